@@ -1,0 +1,34 @@
+"""The shared page frame: a header with the product name, the signed-in admin and "Log out"."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from nicegui import ui
+
+PAGE_STYLE = 'max-width: 64rem; margin: 0 auto'
+
+
+@contextmanager
+def frame(
+    title: str, *, user_name: str | None = None, on_logout: Callable | None = None, test_mode: bool = False
+) -> Iterator[ui.column]:
+    ui.page_title(f'{title} · Portico')
+    ui.colors(primary='#3949ab')
+    with ui.header().classes('items-center bg-white text-grey-9 shadow-1 q-px-lg'):
+        ui.link('Portico', '/admin').classes('text-h6 text-weight-bold text-primary no-underline')
+        if test_mode:
+            ui.badge('Test mode · offline billing', color='orange-8').props('aria-label="Test mode, offline billing"')
+        ui.space()
+        if user_name is not None:
+            ui.label(user_name).classes('text-grey-8')
+            ui.button('Log out', on_click=on_logout).props('flat no-caps')
+    with ui.column().classes('w-full q-pa-md q-gutter-y-md').style(PAGE_STYLE) as column:
+        yield column
+
+
+@contextmanager
+def narrow_card(title: str) -> Iterator[ui.card]:
+    """A centred card for the short forms: login, setup, password links."""
+    with ui.card().classes('q-pa-lg q-mt-xl self-center').style('width: 26rem; max-width: 95vw') as card:
+        ui.label(title).classes('text-h5')
+        yield card

@@ -1,0 +1,88 @@
+"""The "Organization" section: the organization's details, bound to its model, and the edit form."""
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from components.forms import show_errors
+from db.models import Organization
+from services.errors import ValidationFailed
+from services.organizations import EDITABLE_FIELDS
+
+SaveOrganization = Callable[[dict[str, str]], Awaitable[Organization | None]]
+
+_LABELS = {
+    'name': 'Organization name',
+    'billing_email': 'Billing email',
+    'address_line1': 'Address line 1',
+    'address_line2': 'Address line 2',
+    'postal_code': 'Postal code',
+    'city': 'City',
+    'country': 'Country',
+    'tax_id': 'VAT/tax ID',
+}
+
+
+class OrganizationSection(ui.card):
+    def __init__(self, organization: Organization, *, countries: dict[str, str], on_save: SaveOrganization) -> None:
+        super().__init__()
+        self.organization = organization
+        self.countries = countries
+        self.on_save = on_save
+        self.classes('w-full').props('aria-label="Organization"')
+        with self:
+            with ui.row().classes('w-full items-center'):
+                ui.label('Organization').classes('text-h6')
+                ui.space()
+                edit = ui.button(icon='edit', on_click=self.open_editor).mark('edit-organization')
+                with edit.props('flat round aria-label="Edit organization"'):
+                    ui.tooltip('Edit organization')
+            with ui.grid(columns='10rem 1fr').classes('gap-y-1'):
+                self._row('Name', lambda o: o.name)
+                self._row('Billing email', lambda o: o.billing_email or '—')
+                self._row('Address', self._address)
+                self._row('Country', lambda o: countries.get(o.country, '—'))
+                self._row('VAT/tax ID', lambda o: o.tax_id or '—')
+
+    def _row(self, caption: str, text: Callable[[Organization], str]) -> None:
+        ui.label(caption).classes('text-grey-7')
+        # Bound to the model: an edit that replaces its fields shows here without rebuilding the section.
+        ui.label().classes('break-all').bind_text_from(self, 'organization', backward=text)
+
+    @staticmethod
+    def _address(organization: Organization) -> str:
+        city = ' '.join(part for part in (organization.postal_code, organization.city) if part)
+        lines = [organization.address_line1, organization.address_line2, city]
+        return ', '.join(line for line in lines if line) or '—'
+
+    def open_editor(self) -> None:
+        with ui.dialog() as dialog, ui.card().style('width: 32rem; max-width: 95vw'):
+            ui.label('Edit organization').classes('text-h6')
+            fields: dict[str, ui.element] = {}
+            for name in EDITABLE_FIELDS:
+                value = getattr(self.organization, name) or ''
+                if name == 'country':
+                    fields[name] = ui.select(
+                        self.countries, label=_LABELS[name], value=value or None, with_input=True, clearable=True
+                    )
+                else:
+                    fields[name] = ui.input(_LABELS[name], value=value)
+                fields[name].classes('w-full').mark(f'organization-{name}')
+
+            async def save() -> None:
+                values = {name: element.value or '' for name, element in fields.items()}
+                try:
+                    saved = await self.on_save(values)
+                except ValidationFailed as failure:
+                    show_errors(fields, failure)
+                    return
+                if saved is not None:
+                    for name in EDITABLE_FIELDS:
+                        setattr(self.organization, name, getattr(saved, name))
+                    ui.notify('Organization saved.', type='positive')
+                    dialog.close()
+
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Cancel', on_click=dialog.close).props('flat')
+                ui.button('Save', on_click=save)
+        dialog.open()

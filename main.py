@@ -1,0 +1,108 @@
+"""Portico's composition root and command line: settings → database → services → pages → ui.run."""
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from contextlib import asynccontextmanager
+
+from nicegui import app, ui
+
+import pages
+from db.config import apply_migrations, open_database
+from services.container import Services
+from services.settings import Settings, SettingsError
+
+log = logging.getLogger('portico')
+
+
+def build(settings: Settings) -> Services:
+    """Wire the whole portal into NiceGUI's app; returns the services for anyone who needs them."""
+    services = Services.build(settings)
+    nicegui_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application):
+        # Tortoise 1.x keeps its context per task; opening it in the lifespan (not on_startup) makes it ready
+        # before the first request and visible to every handler.
+        async with open_database(settings.database_url), nicegui_lifespan(application):
+            yield
+
+    app.router.lifespan_context = lifespan
+    pages.register(services)
+    return services
+
+
+def serve(settings: Settings) -> None:
+    build(settings)
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title='Portico',
+        storage_secret=settings.storage_secret,
+        reload=False,
+        show=False,
+        favicon='🏛',
+        show_welcome_message=False,
+    )
+
+
+async def create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from services.errors import ValidationFailed
+    from services.organizations import NewAdmin, create_organization_with_admin
+
+    read_stdin = args.password == '-'  # noqa: S105 - the contract's marker for 'read it from stdin'
+    password = sys.stdin.readline().rstrip('\n') if read_stdin else args.password
+    new = NewAdmin(organization_name=args.organization, name=args.name, email=args.email, password=password)
+    async with open_database(settings.database_url):
+        try:
+            admin, created = await create_organization_with_admin(new)
+        except ValidationFailed as failure:
+            print(f'create-admin: {failure}', file=sys.stderr)
+            return 2
+    outcome = 'Created' if created else 'Already exists:'
+    print(f'{outcome} admin {admin.email} (organization id {admin.organization_id})')
+    return 0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog='python main.py', description='Portico administration portal')
+    commands = parser.add_subparsers(dest='command')
+    commands.add_parser('migrate', help='apply pending migrations and exit')
+    admin = commands.add_parser('create-admin', help='create an organization with its first admin')
+    admin.add_argument('--organization', required=True)
+    admin.add_argument('--name', required=True)
+    admin.add_argument('--email', required=True)
+    admin.add_argument('--password', required=True, help='the password, or - to read it from stdin')
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logging.getLogger('tortoise').setLevel(logging.WARNING)
+    args = parse_args(argv)
+    try:
+        settings = Settings.from_env().prepare_data_dir()
+        asyncio.run(apply_migrations(settings.database_url))
+    except SettingsError as error:
+        print(f'portico: {error}', file=sys.stderr)
+        return 2
+    except (OSError, ConnectionError) as error:
+        print(f'portico: cannot open the database: {error}', file=sys.stderr)
+        return 2
+    if args.command == 'migrate':
+        print('Migrations are up to date.')
+        return 0
+    if args.command == 'create-admin':
+        return asyncio.run(create_admin(settings, args))
+    serve(settings)
+    return 0
+
+
+if __name__ in {'__main__', '__mp_main__'}:
+    if os.environ.get('NICEGUI_USER_SIMULATION'):
+        # NiceGUI's test `user` fixture runs this file; the database is prepared by the tests.
+        serve(Settings.from_env().prepare_data_dir())
+    else:
+        sys.exit(main(sys.argv[1:]))

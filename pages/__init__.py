@@ -1,0 +1,11 @@
+"""Every page of the portal; `register` adds them all to NiceGUI's app."""
+
+from services.container import Services
+
+
+def register(services: Services) -> None:
+    from pages import admin, auth, setup
+
+    auth.register(services)
+    setup.register(services)
+    admin.register(services)

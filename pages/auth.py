@@ -1,0 +1,96 @@
+"""Log in, log out, and the password links: /login, /logout, /forgot-password, /set-password/{token}."""
+
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from components.forms import show_errors
+from components.frame import frame, narrow_card
+from pages.session import current_session, end_session, start_session
+from services import auth
+from services.container import Services
+from services.errors import RateLimited, ValidationFailed
+from services.organizations import organization_exists
+
+
+def register(services: Services) -> None:
+    test_mode = services.settings.offline_billing
+
+    @ui.page('/')
+    def index() -> RedirectResponse:
+        return RedirectResponse('/admin')
+
+    @ui.page('/login')
+    async def login_page() -> RedirectResponse | None:
+        if not await organization_exists():
+            return RedirectResponse('/setup')
+        with frame('Log in', test_mode=test_mode), narrow_card('Log in to Portico'):
+            email = ui.input('Email').props('type=email autocomplete=username autofocus').classes('w-full')
+            password = ui.input('Password', password=True).props('autocomplete=current-password').classes('w-full')
+
+            async def log_in() -> None:
+                show_errors({'email': email, 'password': password}, None)
+                try:
+                    session = await auth.authenticate(email=email.value, password=password.value)
+                except ValidationFailed as failure:
+                    show_errors({'email': email, 'password': password}, failure)
+                    return
+                except RateLimited as error:
+                    password.error = str(error)
+                    return
+                start_session(session)
+                ui.navigate.to('/admin')
+
+            password.on('keydown.enter', log_in)
+            ui.button('Log in', on_click=log_in).classes('w-full')
+            ui.link('Forgot password?', '/forgot-password')
+        return None
+
+    @ui.page('/logout')
+    def logout_page() -> RedirectResponse:
+        end_session()
+        return RedirectResponse('/login')
+
+    @ui.page('/forgot-password')
+    def forgot_password_page() -> None:
+        with frame('Forgot password', test_mode=test_mode), narrow_card('Reset your password'):
+            ui.label('Enter your email address. If it belongs to an account, we send a link to set a new password.')
+            email = ui.input('Email').props('type=email autofocus').classes('w-full')
+            answer = ui.label().classes('text-positive')
+
+            async def send() -> None:
+                try:
+                    await auth.request_password_reset(
+                        email=email.value, mailer=services.mailer, base_url=services.settings.base_url
+                    )
+                except ValidationFailed as failure:
+                    show_errors({'email': email}, failure)
+                    return
+                email.error = None
+                answer.text = 'If that address belongs to an account, a reset link is on its way. It works for 24 h.'
+
+            ui.button('Send reset link', on_click=send).classes('w-full')
+            ui.link('Back to log in', '/login')
+
+    @ui.page('/set-password/{token}')
+    async def set_password_page(token: str) -> None:
+        with frame('Set password', test_mode=test_mode), narrow_card('Choose a new password'):
+            if await auth.valid_token(token) is None:
+                ui.label('This link is invalid or has expired. Ask for a new one.').classes('text-negative')
+                ui.link('Send a new link', '/forgot-password')
+                return
+            ui.label('Use at least 10 characters.').classes('text-grey-8')
+            password = ui.input('New password', password=True).props('autocomplete=new-password').classes('w-full')
+            confirm = ui.input('Confirm password', password=True).props('autocomplete=new-password').classes('w-full')
+
+            async def save() -> None:
+                try:
+                    await auth.set_password_with_token(token=token, password=password.value, confirm=confirm.value)
+                except ValidationFailed as failure:
+                    show_errors({'password': password, 'confirm': confirm}, failure, fallback='confirm')
+                    return
+                if current_session() is not None:
+                    end_session()
+                ui.notify('Your password is set. Log in with it now.', type='positive')
+                ui.navigate.to('/login')
+
+            ui.button('Set password', on_click=save).classes('w-full')

@@ -1,0 +1,114 @@
+"""Organizations: first-run creation and the admin's edits of the organization's details."""
+
+from dataclasses import dataclass
+from functools import cache
+
+import pycountry
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from db.models import Organization, Role, User
+from services.auth import Session, hash_password, require_admin
+from services.errors import PermissionDenied, ValidationFailed
+from services.validation import check_password, check_pattern, clean_email, clean_name
+
+EDITABLE_FIELDS = (
+    'name', 'billing_email', 'address_line1', 'address_line2', 'postal_code', 'city', 'country', 'tax_id',
+)  # fmt: skip
+_LIMITS = {'address_line1': 200, 'address_line2': 200, 'postal_code': 20, 'city': 100}
+
+
+@cache
+def countries() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code → common English name, sorted by name."""
+    names = {country.alpha_2: getattr(country, 'common_name', country.name) for country in pycountry.countries}
+    return dict(sorted(names.items(), key=lambda item: item[1]))
+
+
+@dataclass(frozen=True)
+class NewAdmin:
+    organization_name: str
+    name: str
+    email: str
+    password: str
+
+
+async def organization_exists() -> bool:
+    return await Organization.exists()
+
+
+async def create_organization_with_admin(new: NewAdmin) -> tuple[User, bool]:
+    """Create an organization and its first admin; returns (admin, created). Idempotent on the email."""
+    errors: dict[str, str] = {}
+    organization_name = clean_name(new.organization_name, errors, 'organization_name', label='Organization name')
+    name = clean_name(new.name, errors, 'name')
+    email = clean_email(new.email, errors, 'email')
+    check_password(new.password, errors, 'password')
+    if errors:
+        raise ValidationFailed(errors)
+    existing = await User.get_or_none(email=email)
+    if existing:
+        return existing, False
+    password_hash = await hash_password(new.password)
+    try:
+        async with in_transaction():
+            organization = await Organization.create(name=organization_name, billing_email=email)
+            user = await User.create(
+                organization=organization, name=name, email=email, role=Role.ADMIN, password_hash=password_hash
+            )
+    except IntegrityError:
+        # Another request created the same email between the check and the insert.
+        return await User.get(email=email), False
+    return user, True
+
+
+async def create_first_organization(new: NewAdmin) -> User:
+    """The /setup form: allowed only while no organization exists."""
+    if await organization_exists():
+        raise PermissionDenied('Portico is already set up. Log in instead.')
+    admin, _ = await create_organization_with_admin(new)
+    return admin
+
+
+async def get_organization(*, session: Session | None) -> Organization:
+    """The caller's own organization; only ever scoped by the caller, never by an id from the client."""
+    admin = await require_admin(session)
+    return await Organization.get(id=admin.organization_id)
+
+
+async def update_organization(*, session: Session | None, organization_id: int, values: dict[str, str]) -> Organization:
+    """Validate every field, then save all of them or none."""
+    await require_admin(session, organization_id=organization_id)
+    cleaned = validate_organization(values)
+    async with in_transaction():
+        organization = await Organization.select_for_update().get(id=organization_id)
+        for field, value in cleaned.items():
+            setattr(organization, field, value)
+        await organization.save()
+    return organization
+
+
+def validate_organization(values: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    cleaned = {
+        'name': clean_name(values.get('name', ''), errors, 'name', label='Organization name'),
+        'billing_email': clean_email(values.get('billing_email', ''), errors, 'billing_email', required=False),
+        'country': (values.get('country') or '').strip().upper(),
+        'tax_id': check_pattern(
+            values.get('tax_id', ''),
+            errors,
+            'tax_id',
+            pattern=r'[A-Za-z0-9.\-]{1,32}',
+            message='VAT/tax ID: at most 32 letters, digits, dots and dashes.',
+        ).upper(),
+    }
+    for field, limit in _LIMITS.items():
+        value = (values.get(field) or '').strip()
+        if len(value) > limit:
+            errors[field] = f'At most {limit} characters.'
+        cleaned[field] = value
+    if cleaned['country'] and cleaned['country'] not in countries():
+        errors['country'] = 'Choose a country from the list.'
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned

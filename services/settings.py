@@ -1,0 +1,128 @@
+"""One settings object, read from the environment once and validated before anything starts."""
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+class SettingsError(ValueError):
+    """A setting is wrong; the message is one line meant for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    base_url: str
+    data_dir: Path
+    database_url: str
+    storage_secret: str
+    stripe_secret_key: str | None
+    stripe_webhook_secret: str | None
+    smtp_host: str | None
+    smtp_port: int
+    smtp_username: str | None
+    smtp_password: str | None
+    smtp_from: str
+    smtp_tls: str
+    trial_days: int
+    trial_seats: int
+
+    @property
+    def offline_billing(self) -> bool:
+        return not self.stripe_secret_key
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith('sqlite:')
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
+        env = os.environ if env is None else env
+        host = env.get('HOST') or '127.0.0.1'
+        port = _port(env.get('PORT') or '8080', 'PORT')
+        data_dir = Path(env.get('DATA_DIR') or './data').resolve()
+        smtp_tls = (env.get('SMTP_TLS') or 'none').lower()
+        if smtp_tls not in {'none', 'starttls', 'tls'}:
+            raise SettingsError(f'SMTP_TLS must be none, starttls or tls, not {smtp_tls!r}')
+        stripe_key = env.get('STRIPE_SECRET_KEY') or None
+        if stripe_key and not stripe_key.startswith(('sk_', 'rk_')):
+            raise SettingsError('STRIPE_SECRET_KEY must be a Stripe secret key (sk_… or rk_…)')
+        return cls(
+            host=host,
+            port=port,
+            base_url=_base_url(env.get('BASE_URL') or f'http://{host}:{port}'),
+            data_dir=data_dir,
+            database_url=_database_url(env.get('DATABASE_URL') or f'sqlite://{data_dir / "portico.sqlite3"}'),
+            storage_secret=env.get('STORAGE_SECRET') or '',
+            stripe_secret_key=stripe_key,
+            stripe_webhook_secret=env.get('STRIPE_WEBHOOK_SECRET') or None,
+            smtp_host=env.get('SMTP_HOST') or None,
+            smtp_port=_port(env.get('SMTP_PORT') or {'tls': '465', 'starttls': '587'}.get(smtp_tls, '25'), 'SMTP_PORT'),
+            smtp_username=env.get('SMTP_USERNAME') or None,
+            smtp_password=env.get('SMTP_PASSWORD') or None,
+            smtp_from=env.get('SMTP_FROM') or 'Portico <portico@localhost>',
+            smtp_tls=smtp_tls,
+            trial_days=_positive_int(env.get('TRIAL_DAYS') or '14', 'TRIAL_DAYS'),
+            trial_seats=_positive_int(env.get('TRIAL_SEATS') or '3', 'TRIAL_SEATS'),
+        )
+
+    def prepare_data_dir(self) -> 'Settings':
+        """Create DATA_DIR and, when STORAGE_SECRET is unset, generate it once and keep it there (mode 0600)."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SettingsError(f'DATA_DIR {self.data_dir} cannot be created: {error.strerror}') from None
+        if self.storage_secret:
+            return self
+        return replace(self, storage_secret=read_or_create_secret(self.data_dir / 'storage-secret'))
+
+
+def read_or_create_secret(path: Path, *, prefix: str = '') -> str:
+    """Read a secret kept in a file, or write a new random one readable by the owner only."""
+    if path.exists():
+        return path.read_text(encoding='utf-8').strip()
+    secret = prefix + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w', encoding='utf-8') as file:
+        file.write(secret + '\n')
+    return secret
+
+
+def _port(value: str, name: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise SettingsError(f'{name} must be a number from 1 to 65535, not {value!r}')
+    return int(value)
+
+
+def _positive_int(value: str, name: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f'{name} must be a whole number of at least 1, not {value!r}')
+    return int(value)
+
+
+def _base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {'http', 'https'} or not parts.netloc:
+        raise SettingsError(f'BASE_URL must be an http:// or https:// address, not {value!r}')
+    return value.rstrip('/')
+
+
+def _database_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme == 'sqlite':
+        if not value.removeprefix('sqlite://'):
+            raise SettingsError('DATABASE_URL sqlite://… needs a file path, e.g. sqlite:///var/lib/portico/db.sqlite3')
+        return value
+    if parts.scheme in {'postgres', 'postgresql', 'asyncpg'}:
+        if not parts.hostname or not parts.path.strip('/'):
+            raise SettingsError('DATABASE_URL must name a host and a database: postgres://user:pass@host:5432/db')
+        try:
+            parts.port  # noqa: B018 - raises on a non-numeric port
+        except ValueError:
+            raise SettingsError('DATABASE_URL has an invalid port') from None
+        return 'postgres' + value[len(parts.scheme) :] if parts.scheme == 'postgresql' else value
+    raise SettingsError(f'DATABASE_URL must start with sqlite:// or postgres://, not {value.split(":")[0]!r}')

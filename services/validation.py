@@ -1,0 +1,50 @@
+"""Field checks shared by the forms of several services."""
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+
+MAX_NAME_LENGTH = 200
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+
+def clean_name(value: str, errors: dict[str, str], field: str, *, label: str = 'Name') -> str:
+    value = (value or '').strip()
+    if not value:
+        errors[field] = f'{label} is required.'
+    elif len(value) > MAX_NAME_LENGTH:
+        errors[field] = f'{label} can be at most {MAX_NAME_LENGTH} characters.'
+    elif any(ord(char) < 32 for char in value):
+        errors[field] = f'{label} cannot contain control characters.'
+    return value
+
+
+def clean_email(value: str, errors: dict[str, str], field: str, *, required: bool = True) -> str:
+    """Return the address lower-cased (addresses are unique regardless of case), or record why it is invalid."""
+    value = (value or '').strip()
+    if not value:
+        if required:
+            errors[field] = 'Email is required.'
+        return ''
+    try:
+        # No DNS lookup: a self-hosted portal may run offline, and a slow resolver must not stall a form.
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        errors[field] = f'Enter a valid email address ({error}).'
+        return value
+
+
+def check_password(value: str, errors: dict[str, str], field: str) -> str:
+    if len(value or '') < MIN_PASSWORD_LENGTH:
+        errors[field] = f'Use at least {MIN_PASSWORD_LENGTH} characters.'
+    elif len(value) > MAX_PASSWORD_LENGTH:
+        errors[field] = f'Use at most {MAX_PASSWORD_LENGTH} characters.'
+    return value or ''
+
+
+def check_pattern(value: str, errors: dict[str, str], field: str, *, pattern: str, message: str) -> str:
+    value = (value or '').strip()
+    if value and not re.fullmatch(pattern, value):
+        errors[field] = message
+    return value

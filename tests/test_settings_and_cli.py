@@ -1,0 +1,104 @@
+"""Settings validation, the generated storage secret, the migrations check, and the command line of the contract."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tortoise import Tortoise
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from db.config import tortoise_config
+from services.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ('env', 'message'),
+    [
+        ({'DATABASE_URL': 'mysql://root@localhost/x'}, 'DATABASE_URL must start with sqlite:// or postgres://'),
+        ({'DATABASE_URL': 'postgres://localhost'}, 'DATABASE_URL must name a host and a database'),
+        ({'DATABASE_URL': 'postgres://u@host:port/db'}, 'DATABASE_URL has an invalid port'),
+        ({'PORT': 'eighty'}, 'PORT must be a number from 1 to 65535'),
+        ({'PORT': '70000'}, 'PORT must be a number from 1 to 65535'),
+        ({'BASE_URL': 'portico.example.com'}, 'BASE_URL must be an http:// or https:// address'),
+        ({'SMTP_TLS': 'ssl'}, 'SMTP_TLS must be none, starttls or tls'),
+        ({'STRIPE_SECRET_KEY': 'pk_test_123'}, 'STRIPE_SECRET_KEY must be a Stripe secret key'),
+    ],
+)
+def test_bad_settings_are_refused_with_one_line(env: dict, message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(env)
+    assert message in str(error.value) and '\n' not in str(error.value)
+
+
+def test_defaults_follow_the_contract(tmp_path: Path) -> None:
+    settings = Settings.from_env({'DATA_DIR': str(tmp_path)})
+    assert (settings.host, settings.port, settings.base_url) == ('127.0.0.1', 8080, 'http://127.0.0.1:8080')
+    assert settings.database_url == f'sqlite://{tmp_path / "portico.sqlite3"}'
+    assert settings.offline_billing and settings.trial_seats == 3 and settings.trial_days == 14
+    assert Settings.from_env({'DATABASE_URL': 'postgresql://u:p@db:5432/portico'}).database_url.startswith('postgres:')
+
+
+def test_storage_secret_is_generated_once_and_private(tmp_path: Path) -> None:
+    first = Settings.from_env({'DATA_DIR': str(tmp_path)}).prepare_data_dir()
+    second = Settings.from_env({'DATA_DIR': str(tmp_path)}).prepare_data_dir()
+    assert first.storage_secret and first.storage_secret == second.storage_secret
+    assert stat.S_IMODE((tmp_path / 'storage-secret').stat().st_mode) == 0o600
+    given = Settings.from_env({'DATA_DIR': str(tmp_path), 'STORAGE_SECRET': 'from-env'}).prepare_data_dir()
+    assert given.storage_secret == 'from-env'
+
+
+async def test_models_and_committed_migrations_agree() -> None:
+    config = tortoise_config('sqlite://:memory:')
+    await Tortoise.init(config=config)
+    try:
+        changes = await MigrationAutodetector(Tortoise.apps, config['apps']).changes()
+    finally:
+        await Tortoise.close_connections()
+    assert changes == [], 'models changed without a migration: run `make migrations`'
+
+
+def run_cli(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, 'main.py', *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_create_admin_is_idempotent_on_the_email_and_reads_stdin() -> None:
+    args = ('create-admin', '--organization', 'Shell Org', '--name', 'Sam Shell', '--email', 'sam@example.com')
+    created = run_cli(*args, '--password', '-', stdin='a long enough password\n')
+    assert created.returncode == 0, created.stderr
+    assert 'Created admin sam@example.com' in created.stdout
+    again = run_cli(*args[:-1], 'SAM@example.com', '--password', 'another long password')
+    assert again.returncode == 0 and 'Already exists' in again.stdout
+
+
+def test_create_admin_refuses_bad_input_with_one_line() -> None:
+    result = run_cli('create-admin', '--organization', 'X', '--name', 'Y', '--email', 'nope', '--password', 'short')
+    assert result.returncode == 2
+    assert result.stderr.strip().count('\n') == 0 and 'valid email' in result.stderr
+
+
+def test_bad_database_url_stops_the_start_without_a_traceback() -> None:
+    result = run_cli('migrate', DATABASE_URL='mysql://localhost/portico')
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert result.stderr.strip() == "portico: DATABASE_URL must start with sqlite:// or postgres://, not 'mysql'"
+    unreachable = run_cli('migrate', DATABASE_URL='postgres://nobody@127.0.0.1:1/portico')
+    assert unreachable.returncode == 2 and 'Traceback' not in unreachable.stderr
+    assert 'cannot open the database' in unreachable.stderr
+
+
+def test_migrate_applies_and_then_has_nothing_to_do(tmp_path: Path) -> None:
+    url = f'sqlite://{tmp_path / "fresh.sqlite3"}'
+    assert run_cli('migrate', DATABASE_URL=url).returncode == 0
+    assert run_cli('migrate', DATABASE_URL=url).stdout.strip() == 'Migrations are up to date.'

@@ -66,6 +66,21 @@ async def create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from db.models import Organization
+    from services.demo import seed_demo
+
+    seat_limit = Services.build(settings).users.seat_limit
+    async with open_database(settings.database_url):
+        organization = await Organization.filter(name=args.organization).first()
+        seats = await seat_limit(organization.id) if organization else settings.trial_seats
+        result = await seed_demo(users=args.users, seat_limit=seats, organization_name=args.organization)
+    print(f'Added {result.created:,} users to {result.organization.name}.')
+    password = result.admin_password or '(unchanged: the password it already had)'
+    print(f'Log in at {settings.base_url}/login as {result.admin_email} with password {password}')
+    return 0
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='python main.py', description='Portico administration portal')
     commands = parser.add_subparsers(dest='command')
@@ -75,6 +90,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     admin.add_argument('--name', required=True)
     admin.add_argument('--email', required=True)
     admin.add_argument('--password', required=True, help='the password, or - to read it from stdin')
+    demo = commands.add_parser('seed-demo', help='fill an organization with realistic users')
+    demo.add_argument('--users', type=int, required=True)
+    demo.add_argument('--organization', default='Demo Company')
     return parser.parse_args(argv)
 
 
@@ -96,6 +114,8 @@ def main(argv: list[str]) -> int:
         return 0
     if args.command == 'create-admin':
         return asyncio.run(create_admin(settings, args))
+    if args.command == 'seed-demo':
+        return asyncio.run(seed_demo(settings, args))
     serve(settings)
     return 0
 

@@ -8,8 +8,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db.models import Organization, Role, User
+from services import audit
 from services.auth import Session, hash_password, require_admin
 from services.errors import PermissionDenied, ValidationFailed
+from services.events import EventBus, organization_changed
 from services.validation import check_password, check_pattern, clean_email, clean_name
 
 EDITABLE_FIELDS = (
@@ -76,15 +78,27 @@ async def get_organization(*, session: Session | None) -> Organization:
     return await Organization.get(id=admin.organization_id)
 
 
-async def update_organization(*, session: Session | None, organization_id: int, values: dict[str, str]) -> Organization:
-    """Validate every field, then save all of them or none."""
+async def update_organization(
+    *, session: Session | None, organization_id: int, values: dict[str, str], events: EventBus | None = None
+) -> Organization:
+    """Validate every field, then save all of them or none, with its audit event."""
     await require_admin(session, organization_id=organization_id)
     cleaned = validate_organization(values)
     async with in_transaction():
         organization = await Organization.select_for_update().get(id=organization_id)
+        admin = await require_admin(session, organization_id=organization_id)
+        before = {field: getattr(organization, field) for field in EDITABLE_FIELDS}
         for field, value in cleaned.items():
             setattr(organization, field, value)
         await organization.save()
+        after = {field: getattr(organization, field) for field in EDITABLE_FIELDS}
+        if after != before:
+            await audit.record(
+                actor=admin, action='organization.edited', target_type='organization', target_id=organization.id,
+                target_label=organization.name, before=before, after=after,
+            )  # fmt: skip
+    if events is not None:
+        events.publish(organization_changed(organization_id), organization)
     return organization
 
 

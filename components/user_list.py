@@ -1,0 +1,237 @@
+"""The "Users" section: search, sort and paging done by the database, one row per user of the current page.
+
+The pencil, lock and trashcan buttons show when a row is hovered or holds keyboard focus (CSS below). The component
+does no I/O of its own: it calls the callbacks it is given, which return None when the action was refused.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from nicegui import ui
+
+from components.forms import show_errors
+from db.models import Role, User
+from services.errors import ValidationFailed
+from services.users import DEFAULT_PAGE_SIZE, SeatsExhausted, UserPage, UserQuery
+
+ROLE_OPTIONS = {Role.MEMBER.value: 'Member', Role.ADMIN.value: 'Admin'}
+ROW_STYLE = """
+<style>
+.user-row { display: grid; align-items: center; gap: 0.5rem; padding: 0.25rem 0.5rem; border-bottom: 1px solid #eee;
+            grid-template-columns: minmax(0, 1.2fr) minmax(0, 1.6fr) 5rem 6rem 9rem 7rem; }
+.user-row:hover, .user-row:focus-within { background: #f5f7ff; }
+.user-row:focus-visible { outline: 2px solid var(--q-primary); }
+.user-row .row-actions { visibility: hidden; }
+.user-row:hover .row-actions, .user-row:focus-within .row-actions { visibility: visible; }
+.user-head { font-weight: 500; color: #666; background: none !important; }
+</style>
+"""
+
+
+@dataclass(frozen=True)
+class UserActions:
+    load: Callable[[UserQuery], Awaitable[UserPage | None]]
+    add: Callable[[str, str, str], Awaitable[User | None]]
+    edit: Callable[[User, str, str, str], Awaitable[User | None]]
+    resend: Callable[[User], Awaitable[User | None]]
+    delete: Callable[[User], Awaitable[bool | None]]
+    set_enabled: Callable[[User, bool], Awaitable[User | None]]
+    add_seats: Callable[[], None]
+
+
+class UserList(ui.card):
+    def __init__(self, actions: UserActions, *, current_user_id: int) -> None:
+        super().__init__()
+        self.actions = actions
+        self.current_user_id = current_user_id
+        self.query = UserQuery()
+        self.result: UserPage | None = None
+        ui.add_head_html(ROW_STYLE)
+        self.classes('w-full').props('aria-label="Users"')
+        with self:
+            with ui.row().classes('w-full items-center'):
+                ui.label('Users').classes('text-h6')
+                self.seats = ui.label().classes('text-grey-7')
+                ui.space()
+                ui.button('+ Add user', on_click=self.open_add_dialog).props('no-caps')
+            with ui.row().classes('w-full items-center'):
+                ui.input('Search users', on_change=lambda e: self._set(search=e.value or '', page=1)).props(
+                    'debounce=300 clearable dense outlined'
+                ).classes('w-72').mark('search-users')
+            self.rows_area = ui.column().classes('w-full gap-0')
+            with ui.row().classes('w-full items-center justify-end'):
+                ui.label('Rows per page').classes('text-grey-7')
+                ui.select(
+                    [25, 50, 100], value=DEFAULT_PAGE_SIZE, on_change=lambda e: self._set(per_page=e.value, page=1)
+                ).props('dense borderless aria-label="Rows per page"')
+                self.range_label = ui.label()
+                self.previous = ui.button(icon='chevron_left', on_click=lambda: self._set(page=self.query.page - 1))
+                self.previous.props('flat round dense aria-label="Previous page"')
+                self.next = ui.button(icon='chevron_right', on_click=lambda: self._set(page=self.query.page + 1))
+                self.next.props('flat round dense aria-label="Next page"')
+
+    async def reload(self) -> None:
+        result = await self.actions.load(self.query)
+        if result is None:
+            return
+        self.result = result
+        self.query = replace(self.query, page=result.page)
+        self.seats.text = f'{result.seats_used} of {result.seat_limit} seats used'
+        first = (result.page - 1) * result.per_page + 1 if result.total else 0
+        self.range_label.text = f'{first}–{(result.page - 1) * result.per_page + len(result.rows)} of {result.total:,}'
+        self.previous.set_enabled(result.page > 1)
+        self.next.set_enabled(result.page < result.pages)
+        self.rows_area.clear()
+        with self.rows_area:
+            self._header()
+            for user in result.rows:
+                self._row(user)
+            if not result.rows:
+                ui.label('No users match your search.').classes('q-pa-md text-grey-7')
+
+    async def _set(self, **changes) -> None:
+        self.query = replace(self.query, **changes)
+        await self.reload()
+
+    def _header(self) -> None:
+        with ui.element('div').classes('user-row user-head w-full'):
+            for caption, sort in (('Name', 'name'), ('Email', 'email')):
+                self._sort_button(caption, sort)
+            ui.label('Role')
+            ui.label('Is enabled?')
+            self._sort_button('Last login', 'last_login')
+            ui.element('div')
+
+    def _sort_button(self, caption: str, sort: str) -> None:
+        active = self.query.sort == sort
+        descending = not self.query.descending if active else False
+        button = ui.button(caption, on_click=lambda: self._set(sort=sort, descending=descending, page=1))
+        button.props('flat dense no-caps align=left').classes('text-grey-8')
+        if active:
+            button.props(f'icon-right={"arrow_downward" if self.query.descending else "arrow_upward"}')
+        button.props['aria-label'] = f'Sort by {caption.lower()}'
+
+    def _row(self, user: User) -> None:
+        row = ui.element('div').classes('user-row w-full').props('tabindex=0 role=group')
+        row.props['aria-label'] = user.name
+        with row:
+            ui.label(user.name).classes('ellipsis')
+            ui.label(user.email).classes('ellipsis')
+            ui.label(ROLE_OPTIONS[user.role])
+            switch = ui.switch(value=user.is_enabled).bind_value_from(user, 'is_enabled')
+            switch.props['aria-label'] = 'Is enabled?'
+            switch.on_value_change(lambda e, user=user: self._toggle(user, e.sender, e.value))
+            ui.label(_when(user.last_login_at)).classes('text-grey-8')
+            with ui.row().classes('row-actions no-wrap gap-0 justify-end'):
+                self._icon_button('edit', 'Edit user', lambda user=user: self.open_edit_dialog(user))
+                self._icon_button('lock', 'Resend password email', lambda user=user: self._resend(user))
+                self._icon_button('delete', 'Delete user', lambda user=user: self.open_delete_dialog(user))
+
+    @staticmethod
+    def _icon_button(icon: str, name: str, on_click: Callable) -> None:
+        button = ui.button(icon=icon, on_click=on_click).props('flat round dense').mark(name)
+        button.props['aria-label'] = name
+        with button:
+            ui.tooltip(name)
+
+    async def _toggle(self, user: User, switch: ui.switch, value: bool) -> None:
+        if value == user.is_enabled:
+            return  # the model changed and the binding moved the switch: nothing to do
+        changed = await self.actions.set_enabled(user, value)
+        if changed is None:
+            switch.value = user.is_enabled  # refused: put the switch back
+        else:
+            user.is_enabled = changed.is_enabled
+
+    async def _resend(self, user: User) -> None:
+        if await self.actions.resend(user) is not None:
+            ui.notify(f'A password email is on its way to {user.email}.', type='positive')
+
+    def open_add_dialog(self) -> None:
+        with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
+            ui.label('Add user').classes('text-h6')
+            full = self.result is not None and self.result.seats_used >= self.result.seat_limit
+            seats_note = ui.row().classes('items-center text-negative')
+            seats_note.set_visibility(full)
+            with seats_note:
+                ui.label('Every seat is taken.')
+                ui.button('+ Add seats', on_click=self.actions.add_seats).props('flat dense no-caps')
+            fields = _user_fields()
+
+            async def add() -> None:
+                try:
+                    added = await self.actions.add(fields['name'].value, fields['email'].value, fields['role'].value)
+                except ValidationFailed as failure:
+                    show_errors(fields, failure)
+                    return
+                except SeatsExhausted as refusal:
+                    show_errors(fields, None)
+                    seats_note.set_visibility(True)
+                    ui.notify(str(refusal), type='warning')
+                    return
+                if added is not None:
+                    ui.notify(f'{added.name} was added. A set-password email is on its way.', type='positive')
+                    dialog.close()
+                    await self.reload()
+
+            _dialog_buttons(dialog, 'Add user', add)
+        dialog.open()
+
+    def open_edit_dialog(self, user: User) -> None:
+        with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
+            ui.label('Edit user').classes('text-h6')
+            fields = _user_fields(user)
+
+            async def save() -> None:
+                try:
+                    saved = await self.actions.edit(
+                        user, fields['name'].value, fields['email'].value, fields['role'].value
+                    )
+                except ValidationFailed as failure:
+                    show_errors(fields, failure)
+                    return
+                if saved is not None:
+                    ui.notify(f'{saved.name} was saved.', type='positive')
+                    dialog.close()
+                    await self.reload()
+
+            _dialog_buttons(dialog, 'Save', save)
+        dialog.open()
+
+    def open_delete_dialog(self, user: User) -> None:
+        with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
+            ui.label('Delete user').classes('text-h6')
+            ui.label('This removes the user, ends their sessions and frees their seat:')
+            ui.label(user.name).classes('text-weight-medium')
+            ui.label(user.email)
+
+            async def delete() -> None:
+                if await self.actions.delete(user):
+                    ui.notify(f'{user.name} was deleted.', type='positive')
+                    dialog.close()
+                    await self.reload()
+
+            _dialog_buttons(dialog, 'Delete', delete, color='negative')
+        dialog.open()
+
+
+def _user_fields(user: User | None = None) -> dict[str, ui.element]:
+    fields = {
+        'name': ui.input('Name', value=user.name if user else ''),
+        'email': ui.input('Email', value=user.email if user else '').props('type=email'),
+        'role': ui.select(ROLE_OPTIONS, label='Role', value=user.role.value if user else Role.MEMBER.value),
+    }
+    for name, element in fields.items():
+        element.classes('w-full').mark(f'user-{name}')
+    return fields
+
+
+def _dialog_buttons(dialog: ui.dialog, label: str, action: Callable, *, color: str = 'primary') -> None:
+    with ui.row().classes('w-full justify-end'):
+        ui.button('Cancel', on_click=dialog.close).props('flat')
+        ui.button(label, on_click=action, color=color)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime('%Y-%m-%d %H:%M') if moment else 'Never'

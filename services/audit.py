@@ -1,0 +1,42 @@
+"""The audit log: every user-management action, organization edit and billing action, with before and after."""
+
+from typing import Any
+
+from db.models import AuditEvent, User
+
+AUDIT_PAGE = 50
+
+
+async def record(
+    *,
+    actor: User,
+    action: str,
+    target_type: str,
+    target_id: int | None = None,
+    target_label: str = '',
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one event; call it inside the transaction of the change, so both land or neither."""
+    return await AuditEvent.create(
+        organization_id=actor.organization_id,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        target_label=target_label[:300],
+        before=before,
+        after=after,
+    )
+
+
+async def latest(*, organization_id: int, limit: int = AUDIT_PAGE) -> list[AuditEvent]:
+    return await AuditEvent.filter(organization_id=organization_id).order_by('-created_at', '-id').limit(limit)
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """'field: old → new' for each field that differs, for showing an event in one line."""
+    before, after = before or {}, after or {}
+    parts = [f'{key}: {before.get(key)!s} → {after.get(key)!s}' for key in after if before.get(key) != after.get(key)]
+    return ', '.join(parts)

@@ -1,0 +1,264 @@
+"""User management: the list, add, edit, resend the password email, enable/disable and delete.
+
+Every rule lives here, not in the page: self-protection, at least one enabled admin, the seat limit and the resend
+limit. Each write locks the organization's row first, so two admins acting at once cannot both take the last seat
+or demote each other into an organization without admins.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from db.models import Organization, PasswordToken, Role, User
+from services import audit
+from services.auth import INVITE_LINK_TTL, Session, issue_password_token, now, require_admin
+from services.errors import PermissionDenied, RateLimited, ServiceError, ValidationFailed
+from services.events import EventBus, session_ended, users_changed
+from services.mail import Mailer, link_mail
+from services.settings import Settings
+from services.validation import clean_email, clean_name
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+MAX_SENDS_PER_HOUR = 3
+SORTS = {'name': 'name', 'email': 'email', 'last_login': 'last_login_at'}
+
+
+class SeatsExhausted(ServiceError):
+    """Every seat is taken; the admin can add seats or disable someone."""
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    search: str = ''
+    sort: str = 'name'
+    descending: bool = False
+    page: int = 1
+    per_page: int = DEFAULT_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class UserPage:
+    rows: list[User]
+    total: int
+    page: int
+    per_page: int
+    seats_used: int
+    seat_limit: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def snapshot(user: User) -> dict[str, Any]:
+    return {'name': user.name, 'email': user.email, 'role': str(user.role), 'is_enabled': user.is_enabled}
+
+
+class UserDirectory:
+    def __init__(self, *, settings: Settings, mailer: Mailer, events: EventBus) -> None:
+        self.settings = settings
+        self.mailer = mailer
+        self.events = events
+
+    async def seat_limit(self, organization_id: int) -> int:
+        """How many users may be enabled at once: the trial allowance until the organization subscribes."""
+        return self.settings.trial_seats
+
+    async def seats_in_use(self, organization_id: int) -> int:
+        return await User.filter(organization_id=organization_id, is_enabled=True).count()
+
+    async def page(self, *, session: Session | None, query: UserQuery) -> UserPage:
+        """One page of the caller's organization's users, searched, sorted and paged by the database."""
+        admin = await require_admin(session)
+        organization_id = admin.organization_id
+        per_page = min(max(query.per_page, 1), MAX_PAGE_SIZE)
+        users = User.filter(organization_id=organization_id)
+        if search := query.search.strip():
+            users = users.filter(Q(name__icontains=search) | Q(email__icontains=search))
+        total = await users.count()
+        page = min(max(query.page, 1), max(1, -(-total // per_page)))
+        field = SORTS.get(query.sort, 'name')
+        order = (f'-{field}', '-id') if query.descending else (field, 'id')
+        rows = await users.order_by(*order).offset((page - 1) * per_page).limit(per_page)
+        return UserPage(
+            rows=rows,
+            total=total,
+            page=page,
+            per_page=per_page,
+            seats_used=await self.seats_in_use(organization_id),
+            seat_limit=await self.seat_limit(organization_id),
+        )
+
+    async def add(self, *, session: Session | None, name: str, email: str, role: str) -> User:
+        errors: dict[str, str] = {}
+        name = clean_name(name, errors, 'name')
+        email = clean_email(email, errors, 'email')
+        role = _role(role, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        async with in_transaction():
+            admin, organization = await self._lock(session)
+            await self._require_free_seat(organization.id)
+            if await User.filter(email=email).exists():
+                raise ValidationFailed({'email': 'A user with this email already exists.'})
+            try:
+                user = await User.create(organization_id=organization.id, name=name, email=email, role=role)
+            except IntegrityError:
+                raise ValidationFailed({'email': 'A user with this email already exists.'}) from None
+            await audit.record(
+                actor=admin, action='user.added', target_type='user', target_id=user.id, target_label=user.email,
+                after=snapshot(user),
+            )  # fmt: skip
+            token = await issue_password_token(user, purpose='invite', ttl=INVITE_LINK_TTL)
+        self.events.publish(users_changed(organization.id))
+        await self._send_invitation(user, organization, inviter=admin, token=token)
+        return user
+
+    async def edit(self, *, session: Session | None, user_id: int, name: str, email: str, role: str) -> User:
+        errors: dict[str, str] = {}
+        name = clean_name(name, errors, 'name')
+        email = clean_email(email, errors, 'email')
+        role = _role(role, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        async with in_transaction():
+            admin, organization = await self._lock(session)
+            user = await self._target(organization.id, user_id)
+            before = snapshot(user)
+            if role != user.role:
+                if user.id == admin.id:
+                    raise PermissionDenied('You cannot change your own role. Ask another admin.')
+                if user.role == Role.ADMIN and user.is_enabled:
+                    await self._require_another_enabled_admin(organization.id, user.id)
+            if email != user.email and await User.filter(email=email).exclude(id=user.id).exists():
+                raise ValidationFailed({'email': 'A user with this email already exists.'})
+            ends_sessions = email != user.email or role != user.role
+            user.name, user.email, user.role = name, email, role
+            if ends_sessions:
+                user.session_epoch += 1
+            await user.save()
+            await audit.record(
+                actor=admin, action='user.edited', target_type='user', target_id=user.id, target_label=user.email,
+                before=before, after=snapshot(user),
+            )  # fmt: skip
+        self._published(organization.id, ended=user.id if ends_sessions else None)
+        return user
+
+    async def set_enabled(self, *, session: Session | None, user_id: int, enabled: bool) -> User:
+        async with in_transaction():
+            admin, organization = await self._lock(session)
+            user = await self._target(organization.id, user_id)
+            if user.is_enabled == enabled:
+                return user
+            before = snapshot(user)
+            if enabled:
+                await self._require_free_seat(organization.id)
+            else:
+                if user.id == admin.id:
+                    raise PermissionDenied('You cannot disable yourself. Ask another admin.')
+                if user.role == Role.ADMIN:
+                    await self._require_another_enabled_admin(organization.id, user.id)
+                user.session_epoch += 1
+            user.is_enabled = enabled
+            await user.save()
+            await audit.record(
+                actor=admin, action='user.enabled' if enabled else 'user.disabled', target_type='user',
+                target_id=user.id, target_label=user.email, before=before, after=snapshot(user),
+            )  # fmt: skip
+        self._published(organization.id, ended=None if enabled else user.id)
+        return user
+
+    async def delete(self, *, session: Session | None, user_id: int) -> None:
+        async with in_transaction():
+            admin, organization = await self._lock(session)
+            user = await self._target(organization.id, user_id)
+            if user.id == admin.id:
+                raise PermissionDenied('You cannot delete yourself. Ask another admin.')
+            if user.role == Role.ADMIN and user.is_enabled:
+                await self._require_another_enabled_admin(organization.id, user.id)
+            await audit.record(
+                actor=admin, action='user.deleted', target_type='user', target_id=user.id, target_label=user.email,
+                before=snapshot(user),
+            )  # fmt: skip
+            await user.delete()
+        self._published(organization.id, ended=user_id)
+
+    async def resend_password_email(self, *, session: Session | None, user_id: int) -> User:
+        async with in_transaction():
+            admin, organization = await self._lock(session)
+            user = await self._target(organization.id, user_id)
+            if not user.is_enabled:
+                raise PermissionDenied(f'{user.name} is disabled. Enable them before sending a password email.')
+            hour_ago = now() - timedelta(hours=1)
+            sent = await PasswordToken.filter(user_id=user.id, purpose='invite', created_at__gt=hour_ago).count()
+            if sent >= MAX_SENDS_PER_HOUR:
+                raise RateLimited(
+                    f'A password email was already sent to {user.email} {MAX_SENDS_PER_HOUR} times in the last hour. '
+                    'Try again later.'
+                )
+            token = await issue_password_token(user, purpose='invite', ttl=INVITE_LINK_TTL)
+            await audit.record(
+                actor=admin, action='user.password_email_sent', target_type='user', target_id=user.id,
+                target_label=user.email,
+            )  # fmt: skip
+        await self._send_invitation(user, organization, inviter=admin, token=token)
+        return user
+
+    async def _lock(self, session: Session | None) -> tuple[User, Organization]:
+        """Lock the caller's organization row, then re-check the caller under that lock."""
+        caller = await require_admin(session)
+        organization = await Organization.select_for_update().get(id=caller.organization_id)
+        return await require_admin(session, organization_id=organization.id), organization
+
+    @staticmethod
+    async def _target(organization_id: int, user_id: int) -> User:
+        user = await User.get_or_none(id=user_id, organization_id=organization_id)
+        if user is None:
+            # Also the answer for a user of another organization: it does not exist for this caller.
+            raise PermissionDenied('This user no longer exists.')
+        return user
+
+    async def _require_free_seat(self, organization_id: int) -> None:
+        used, limit = await self.seats_in_use(organization_id), await self.seat_limit(organization_id)
+        if used >= limit:
+            raise SeatsExhausted(f'All {limit} seats are taken. Add seats, or disable a user to free one.')
+
+    @staticmethod
+    async def _require_another_enabled_admin(organization_id: int, user_id: int) -> None:
+        others = User.filter(organization_id=organization_id, role=Role.ADMIN, is_enabled=True).exclude(id=user_id)
+        if not await others.exists():
+            raise PermissionDenied('The organization must keep at least one enabled admin.')
+
+    def _published(self, organization_id: int, *, ended: int | None) -> None:
+        if ended is not None:
+            self.events.publish(session_ended(ended))
+        self.events.publish(users_changed(organization_id))
+
+    async def _send_invitation(self, user: User, organization: Organization, *, inviter: User, token: str) -> None:
+        await self.mailer.send(
+            link_mail(
+                recipient=user.email,
+                subject=f'{inviter.name} invited you to {organization.name} on Portico',
+                organization=organization.name,
+                lines=[
+                    f'Hello {user.name},',
+                    f'{inviter.name} invited you to {organization.name} on Portico. '
+                    'Choose your password to get started. The link works once, for 72 hours.',
+                ],
+                link=f'{self.settings.base_url}/set-password/{token}',
+                action='Set your password',
+            )
+        )
+
+
+def _role(value: str, errors: dict[str, str]) -> Role:
+    try:
+        return Role((value or '').lower())
+    except ValueError:
+        errors['role'] = 'Choose Admin or Member.'
+        return Role.MEMBER

@@ -130,7 +130,7 @@ class UserList(ui.card):
 
     @staticmethod
     def _icon_button(icon: str, name: str, on_click: Callable) -> None:
-        button = ui.button(icon=icon, on_click=on_click).props('flat round dense').mark(name)
+        button = ui.button(icon=icon, on_click=on_click).props('flat round dense')
         button.props['aria-label'] = name
         with button:
             ui.tooltip(name)
@@ -138,7 +138,11 @@ class UserList(ui.card):
     async def _toggle(self, user: User, switch: ui.switch, value: bool) -> None:
         if value == user.is_enabled:
             return  # the model changed and the binding moved the switch: nothing to do
-        changed = await self.actions.set_enabled(user, value)
+        try:
+            changed = await self.actions.set_enabled(user, value)
+        except ValidationFailed as refusal:
+            ui.notify(str(refusal), type='negative', multi_line=True)
+            changed = None
         if changed is None:
             switch.value = user.is_enabled  # refused: put the switch back
         else:
@@ -162,13 +166,13 @@ class UserList(ui.card):
             async def add() -> None:
                 try:
                     added = await self.actions.add(fields['name'].value, fields['email'].value, fields['role'].value)
-                except ValidationFailed as failure:
-                    show_errors(fields, failure)
-                    return
                 except SeatsExhausted as refusal:
                     show_errors(fields, None)
                     seats_note.set_visibility(True)
                     ui.notify(str(refusal), type='warning')
+                    return
+                except ValidationFailed as failure:
+                    show_errors(fields, failure)
                     return
                 if added is not None:
                     ui.notify(f'{added.name} was added. A set-password email is on its way.', type='positive')

@@ -8,7 +8,7 @@ from components.frame import frame
 from components.organization_section import OrganizationSection
 from components.user_list import UserActions, UserList
 from db.models import Organization, User
-from pages.session import current_session, end_session, log_out, run_action
+from pages.session import current_session, log_out, run_action
 from services import audit, organizations
 from services.auth import require_admin
 from services.container import Services
@@ -89,8 +89,8 @@ def _follow_changes(
         background_tasks.create(activity.reload(), name='refresh activity')
 
     def leave(_=None) -> None:
+        # Runs in the acting admin's context: only steer this page's client; its session is already void.
         with client:
-            end_session()
             ui.navigate.to('/login')
 
     unsubscribes = [

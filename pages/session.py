@@ -6,7 +6,7 @@ from typing import TypeVar
 from nicegui import app, ui
 
 from services.auth import Session
-from services.errors import NotAuthenticated, PermissionDenied, RateLimited
+from services.errors import NotAuthenticated, ServiceError, ValidationFailed
 
 T = TypeVar('T')
 
@@ -30,12 +30,17 @@ def log_out() -> None:
 
 
 async def run_action(action: Callable[[], Awaitable[T]]) -> T | None:
-    """Run an admin action; a session that ended meanwhile sends the page to /login, a refusal is shown."""
+    """Run an admin action; a session that ended meanwhile sends the page to /login, a refusal is shown.
+
+    Field errors (ValidationFailed) go back to the form that asked, to be shown next to their fields.
+    """
     try:
         return await action()
+    except ValidationFailed:
+        raise
     except NotAuthenticated:
         end_session()
         ui.navigate.to('/login')
-    except (PermissionDenied, RateLimited) as error:
-        ui.notify(str(error), type='negative', multi_line=True)
+    except ServiceError as refusal:
+        ui.notify(str(refusal), type='negative', multi_line=True)
     return None

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from db.models import Organization, PasswordToken, Role, User
 from services import audit
 from services.auth import INVITE_LINK_TTL, Session, issue_password_token, now, require_admin
-from services.errors import PermissionDenied, RateLimited, ServiceError, ValidationFailed
+from services.errors import PermissionDenied, RateLimited, ValidationFailed
 from services.events import EventBus, session_ended, users_changed
 from services.mail import Mailer, link_mail
 from services.settings import Settings
@@ -28,8 +28,11 @@ MAX_SENDS_PER_HOUR = 3
 SORTS = {'name': 'name', 'email': 'email', 'last_login': 'last_login_at'}
 
 
-class SeatsExhausted(ServiceError):
-    """Every seat is taken; the admin can add seats or disable someone."""
+class SeatsExhausted(ValidationFailed):
+    """Every seat is taken; the admin can add seats or disable someone. Forms show it beside "+ Add seats"."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({'seats': message})
 
 
 @dataclass(frozen=True)

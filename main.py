@@ -15,11 +15,13 @@ from services.container import Services
 from services.settings import Settings, SettingsError
 
 log = logging.getLogger('portico')
+EMULATOR_PATH = '/emulator/stripe'
 
 
 def build(settings: Settings) -> Services:
     """Wire the whole portal into NiceGUI's app; returns the services for anyone who needs them."""
     services = Services.build(settings)
+    emulator = mount_stripe_emulator(settings) if settings.offline_billing else None
     nicegui_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
@@ -27,11 +29,29 @@ def build(settings: Settings) -> Services:
         # Tortoise 1.x keeps its context per task; opening it in the lifespan (not on_startup) makes it ready
         # before the first request and visible to every handler.
         async with open_database(settings.database_url), nicegui_lifespan(application):
-            yield
+            if emulator:
+                await emulator.start()
+            try:
+                yield
+            finally:
+                if emulator:
+                    await emulator.stop()
+                    emulator.close()
 
     app.router.lifespan_context = lifespan
     pages.register(services)
     return services
+
+
+def mount_stripe_emulator(settings: Settings):
+    """Offline billing: Stripe's API, served by the built-in emulator in this same process."""
+    from stripe_emulator import EmulatorConfig, create_app
+
+    emulator_app = create_app(
+        EmulatorConfig(data_dir=settings.data_dir, base_url=settings.base_url, mount_path=EMULATOR_PATH)
+    )
+    app.mount(EMULATOR_PATH, emulator_app)
+    return emulator_app.state.emulator
 
 
 def serve(settings: Settings) -> None:

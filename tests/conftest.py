@@ -19,6 +19,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from nicegui import app
+from starlette.routing import Mount
 
 from db.config import apply_migrations, open_database
 from services.settings import Settings
@@ -98,6 +99,15 @@ async def portico_env(databases: Databases, tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv('STORAGE_SECRET', 'test-storage-secret')
     yield Settings.from_env()
     app.router.lifespan_context = _ORIGINAL_LIFESPAN
+    # NiceGUI's reset between tests removes routes but not mounted sub-applications such as the Stripe emulator.
+    app.router.routes[:] = [route for route in app.router.routes if not isinstance(route, Mount)
+                            or route.path != '/emulator/stripe']  # fmt: skip
+
+
+@pytest.fixture
+def stripe_key_env(portico_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Configure real Stripe (request it before `user`); tests never reach the network with it."""
+    monkeypatch.setenv('STRIPE_SECRET_KEY', 'sk_test_not_a_real_key')
 
 
 @pytest.fixture

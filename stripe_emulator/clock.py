@@ -1,0 +1,71 @@
+"""Time passing: renewals, trial ends and scheduled cancellations, for test clocks and for real time.
+
+Due work is processed strictly in time order, one subscription event at a time, so that a clock advanced
+by three months produces three renewals in the right order.
+"""
+
+from collections.abc import Callable
+
+from . import invoicing
+from .context import Context
+from .errors import invalid
+from .lifecycle import cancel_now, renew
+
+_LIVE = ['active', 'trialing', 'past_due', 'unpaid', 'incomplete']
+# Stripe expires a subscription whose first payment never succeeded after 23 hours.
+INCOMPLETE_EXPIRY_SECONDS = 23 * 3600
+_MAX_STEPS = 10_000
+
+
+def advance_clock(ctx: Context, clock: dict, target: int) -> None:
+    def move(to: int) -> None:
+        clock['frozen_time'] = to
+        ctx.save(clock)
+
+    _run_due(ctx, {'test_clock': clock['id']}, target, move)
+    move(target)
+
+
+def renew_real_time(ctx: Context, now: int) -> None:
+    """Process what fell due for customers without a test clock (called periodically)."""
+    _run_due(ctx, {'test_clock': None}, now, lambda _: None)
+
+
+def due_time(subscription: dict) -> int | None:
+    status = subscription['status']
+    if status not in _LIVE:
+        return None
+    if status == 'incomplete':
+        due = subscription['created'] + INCOMPLETE_EXPIRY_SECONDS
+    elif status == 'trialing':
+        due = subscription['trial_end']
+    else:
+        due = subscription['items']['data'][0]['current_period_end']
+    return min(due, subscription['cancel_at']) if subscription['cancel_at'] else due
+
+
+def _run_due(ctx: Context, filters: dict, until: int, move: Callable[[int], None]) -> None:
+    for _ in range(_MAX_STEPS):
+        subscriptions = ctx.store.find('subscription', {**filters, 'status': _LIVE}, oldest_first=True)
+        due = [(when, sub) for sub in subscriptions if (when := due_time(sub)) is not None and when <= until]
+        if not due:
+            return
+        when, subscription = min(due, key=lambda pair: pair[0])
+        move(when)
+        _process(ctx, subscription, when)
+    raise invalid('Too many billing events in one advance; advance the clock in smaller steps.')
+
+
+def _process(ctx: Context, subscription: dict, when: int) -> None:
+    if subscription['cancel_at'] and subscription['cancel_at'] <= when:
+        cancel_now(ctx, subscription, at=subscription['cancel_at'], reason=None)
+    elif subscription['status'] == 'incomplete':
+        before = ctx.snapshot(subscription)
+        subscription.update(status='incomplete_expired', ended_at=when)
+        latest = ctx.store.get(subscription['latest_invoice'] or '', 'invoice')
+        if latest is not None and latest['status'] == 'open':
+            invoicing.void(ctx, latest, now=when)
+        ctx.save(subscription)
+        ctx.emit('customer.subscription.updated', subscription, before)
+    else:
+        renew(ctx, subscription, at=when)

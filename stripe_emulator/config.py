@@ -1,0 +1,31 @@
+from dataclasses import dataclass
+from pathlib import Path
+
+API_VERSION = '2026-10-28.endive'
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Where the emulator keeps its state and how it reaches the outside world.
+
+    `base_url` + `mount_path` is the public address of the emulator: hosted pages (checkout, invoices)
+    and the URLs inside API objects are built from it.
+    """
+
+    data_dir: Path
+    base_url: str = 'http://127.0.0.1:8080'
+    mount_path: str = '/emulator/stripe'
+    webhook_url: str | None = None
+    account_name: str = 'Portico (offline billing)'
+    # Failed webhook deliveries are retried after base * 2**(attempt-1) seconds, capped at max.
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 600.0
+    webhook_timeout_seconds: float = 10.0
+    # Subscriptions of customers without a test clock renew in real time; this is how often we look.
+    renewal_sweep_seconds: float = 60.0
+
+    @property
+    def public_url(self) -> str:
+        base = self.base_url.rstrip('/')
+        mount = self.mount_path.strip('/')
+        return f'{base}/{mount}' if mount else base

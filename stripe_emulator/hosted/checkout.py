@@ -1,0 +1,171 @@
+"""The hosted Checkout page at a session's `url`: shows what is bought and takes a test card."""
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from .. import checkout_flow
+from ..billing import product_name
+from ..context import Context
+from ..emulator import Emulator
+from ..errors import StripeError
+from ..ids import new_id
+from ..money import format_interval, format_money
+from ..resources import checkout
+from . import cardform
+from .layout import brand, esc, page
+
+_BUTTONS = {'subscription': 'Subscribe', 'payment': 'Pay', 'setup': 'Save card'}
+
+
+async def show(request: Request) -> Response:
+    emulator: Emulator = request.app.state.emulator
+    ctx = emulator.context()
+    with emulator.store.transaction():
+        session = _open_session(ctx, request.path_params['session_id'])
+    if session is None:
+        return _not_found()
+    return _render(ctx, session, cardform.CardForm())
+
+
+async def submit(request: Request) -> Response:
+    emulator: Emulator = request.app.state.emulator
+    ctx = emulator.context(request_id=new_id('req'))
+    values = {key: str(value) for key, value in (await request.form()).items()}
+    session_id = request.path_params['session_id']
+    try:
+        # One transaction: a re-posted form finds the session complete and charges nothing twice.
+        with emulator.store.transaction():
+            session = _open_session(ctx, session_id)
+            if session is None:
+                return _not_found()
+            if session['status'] != 'open':
+                return _render(ctx, session, cardform.CardForm())
+            entry, errors = cardform.read(values, now=ctx.now(session['customer']))
+            quantities, quantity_errors = _quantities(session, values)
+            errors |= quantity_errors
+            if entry is None or errors:
+                return _render(ctx, session, cardform.CardForm(values, errors), status=400)
+            checkout_flow.complete(ctx, session, entry, quantities)
+    except StripeError as error:  # declined: the transaction rolled back, nothing was created
+        session = ctx.load('checkout.session', session_id)
+        return _render(ctx, session, cardform.CardForm(values, general_error=error.message), status=402)
+    if not session['success_url']:
+        return _render(ctx, session, cardform.CardForm())
+    return RedirectResponse(session['success_url'].replace('{CHECKOUT_SESSION_ID}', session['id']), status_code=303)
+
+
+def _open_session(ctx: Context, session_id: str) -> dict | None:
+    session = ctx.store.get(session_id, 'checkout.session')
+    return checkout.expire_if_due(ctx, session) if session is not None else None
+
+
+def _quantities(session: dict, values: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    quantities, errors = {}, {}
+    for item in session['_line_items']:
+        adjustable = item['adjustable_quantity'] or {}
+        key = f'quantity_{item["id"]}'
+        if not adjustable.get('enabled') or key not in values:
+            continue
+        raw = values[key].strip()
+        if not raw.isdigit() or not adjustable['minimum'] <= int(raw) <= adjustable['maximum']:
+            errors[key] = f'Enter a quantity between {adjustable["minimum"]} and {adjustable["maximum"]}.'
+        else:
+            quantities[item['id']] = int(raw)
+    return quantities, errors
+
+
+def _render(ctx: Context, session: dict, form: cardform.CardForm, *, status: int = 200) -> HTMLResponse:
+    summary = _summary(ctx, session, form)
+    if session['status'] == 'open':
+        button = _BUTTONS[session['mode']]
+        action = esc(ctx.url(f'/pay/{session["id"]}'))
+        heading = 'Card details' if session['mode'] == 'setup' else 'Pay with card'
+        panel = f"""<form id="pay-form" method="post" action="{action}" novalidate>
+<h2>{heading}</h2>{_email(ctx, session)}{cardform.render(form)}
+<button type="submit">{button}</button></form>{cardform.TEST_CARDS_HINT}"""
+    else:
+        panel = _finished(session)
+    body = f'<section class="summary">{summary}</section><section class="pay"><div class="card">{panel}</div></section>'
+    return HTMLResponse(page(f'{ctx.config.account_name} – Checkout', body), status_code=status)
+
+
+def _summary(ctx: Context, session: dict, form: cardform.CardForm) -> str:
+    back_url = session['cancel_url'] if session['status'] == 'open' else None
+    header = brand(ctx.config.account_name, back_url=back_url)
+    if session['mode'] == 'setup':
+        return (
+            f'{header}<h1>Set up a payment method</h1><p class="amount">Save your card</p>'
+            '<p class="muted">Your card will be saved for future payments. You will not be charged now.</p>'
+        )
+    items = session['_line_items']
+    prices = [ctx.load('price', item['price']) for item in items]
+    currency = session['currency']
+    recurring = next((price['recurring'] for price in prices if price['recurring']), None)
+    per = f' <small>per {format_interval(recurring)}</small>' if recurring else ''
+    if session['mode'] == 'subscription':
+        title = f'Subscribe to {product_name(ctx, prices[0])}'
+    else:
+        title = f'Pay {ctx.config.account_name}'
+    lines = ''.join(_line(ctx, item, price, form) for item, price in zip(items, prices, strict=True))
+    amount = format_money(session['amount_total'] or 0, currency)
+    # During a free trial nothing is charged today; the price applies once the trial ends.
+    due_today = format_money(0, currency) if session.get('_trial_end') else amount
+    return f"""{header}<h1>{esc(title)}</h1>
+<p class="amount">{esc(amount)}{per}</p>
+<ul class="lines">{lines}</ul>
+<div class="total"><span>Total due today</span><span>{esc(due_today)}</span></div>"""
+
+
+def _line(ctx: Context, item: dict, price: dict, form: cardform.CardForm) -> str:
+    name = product_name(ctx, price)
+    unit = format_money(price['unit_amount'], price['currency'])
+    interval = f' / {format_interval(price["recurring"])}' if price['recurring'] else ''
+    quantity = f'Qty {item["quantity"]}, {unit}{interval} each' if item['quantity'] != 1 else f'{unit}{interval}'
+    adjustable = item['adjustable_quantity'] or {}
+    control = ''
+    if adjustable.get('enabled'):
+        key = f'quantity_{item["id"]}'
+        value = form.values.get(key, str(item['quantity']))
+        error = form.errors.get(key)
+        control = (
+            f'<label for="{key}">Quantity</label><input id="{key}" name="{key}" form="pay-form" value="{esc(value)}" '
+            f'inputmode="numeric" style="width:90px"'
+            + (f' aria-invalid="true"><p class="field-error" role="alert">{esc(error)}</p>' if error else '>')
+        )
+    amount = format_money(price['unit_amount'] * item['quantity'], price['currency'])
+    return (
+        f'<li><div><div>{esc(name)}</div><div class="muted">{esc(quantity)}</div>{control}</div>'
+        f'<div>{esc(amount)}</div></li>'
+    )
+
+
+def _email(ctx: Context, session: dict) -> str:
+    customer = ctx.store.get(session['customer'] or '', 'customer')
+    email = (customer or {}).get('email') or session['customer_email']
+    verb = 'Saving a card for' if session['mode'] == 'setup' else 'Paying as'
+    return f'<p class="muted">{verb} {esc(email)}</p>' if email else ''
+
+
+def _finished(session: dict) -> str:
+    if session['status'] == 'complete':
+        link = session['success_url']
+        target = link.replace('{CHECKOUT_SESSION_ID}', quote(session['id'])) if link else None
+        back = f'<a class="button" href="{esc(target)}">Continue</a>' if target else ''
+        heading = 'Card saved' if session['mode'] == 'setup' else 'Payment complete'
+        return (
+            f'<h2>{heading}</h2><p><span class="badge complete">Complete</span></p>'
+            f'<p>This checkout session is already complete. Nothing more will be charged.</p>{back}'
+        )
+    back = f'<a class="button" href="{esc(session["cancel_url"])}">Go back</a>' if session['cancel_url'] else ''
+    return (
+        '<h2>Session expired</h2><p><span class="badge expired">Expired</span></p>'
+        f'<p>This checkout session has expired.</p>{back}'
+    )
+
+
+def _not_found() -> HTMLResponse:
+    return HTMLResponse(
+        page('Not found', '<div class="card"><h2>Checkout session not found</h2></div>'), status_code=404
+    )

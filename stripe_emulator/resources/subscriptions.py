@@ -1,0 +1,214 @@
+"""Subscriptions over the API: create, retrieve, list, update (prorations), cancel."""
+
+from .. import invoicing
+from ..billing import PRORATION_BEHAVIORS, anchor_reset, plan_change
+from ..context import Context
+from ..errors import invalid
+from ..lifecycle import PAYMENT_BEHAVIORS, cancel_now, collect_now, renew, start, sub_now
+from ..listing import paged
+from ..params import get_bool, get_dict, get_int, get_list, get_str, merge_metadata
+from ..render import renderer
+from ..router import Route
+from ..store import Not
+
+STATUSES = ('active', 'all', 'canceled', 'ended', 'incomplete', 'incomplete_expired', 'past_due', 'paused',
+            'trialing', 'unpaid')  # fmt: skip
+FEEDBACK = ('customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex',
+            'too_expensive', 'unused')  # fmt: skip
+
+
+def create(ctx: Context, params: dict) -> dict:
+    customer = ctx.load('customer', get_str(params, 'customer', required=True), param='customer')
+    now = ctx.now(customer)
+    default_pm = get_str(params, 'default_payment_method')
+    if default_pm:
+        _attached_payment_method(ctx, customer['id'], default_pm)
+    return start(
+        ctx,
+        customer=customer,
+        item_params=get_list(params, 'items') or [],
+        default_payment_method=default_pm,
+        metadata=params.get('metadata'),
+        trial_end=trial_end_from(params, now),
+        payment_behavior=get_str(params, 'payment_behavior', choices=PAYMENT_BEHAVIORS) or 'allow_incomplete',
+        now=now,
+        description=get_str(params, 'description'),
+    )
+
+
+def retrieve(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
+    return ctx.load('subscription', subscription_exposed_id)
+
+
+def list_subscriptions(ctx: Context, params: dict) -> dict:
+    filters: dict = {}
+    if customer := get_str(params, 'customer'):
+        filters['customer'] = customer
+    if clock := get_str(params, 'test_clock'):
+        filters['test_clock'] = clock
+    status = get_str(params, 'status', choices=STATUSES)
+    if status == 'ended':
+        filters['status'] = ['canceled', 'incomplete_expired']
+    elif status and status != 'all':
+        filters['status'] = status
+    elif status is None:  # like Stripe, canceled subscriptions only show up when asked for
+        filters['status'] = Not('canceled')
+    return paged(ctx, params, 'subscription', '/v1/subscriptions', filters)
+
+
+def update(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
+    subscription = ctx.load('subscription', subscription_exposed_id)
+    if subscription['status'] in ('canceled', 'incomplete_expired'):
+        allowed = {'metadata', 'cancellation_details', 'expand'}
+        if set(params) - allowed:
+            raise invalid('A canceled subscription can only update its cancellation_details and metadata.')
+    before = ctx.snapshot(subscription)
+    customer = ctx.load('customer', subscription['customer'])
+    now = sub_now(ctx, subscription)
+    proration_behavior = get_str(params, 'proration_behavior', choices=PRORATION_BEHAVIORS) or 'create_prorations'
+    payment_behavior = get_str(params, 'payment_behavior', choices=PAYMENT_BEHAVIORS) or 'allow_incomplete'
+    if 'default_payment_method' in params:
+        pm_id = get_str(params, 'default_payment_method')
+        if pm_id:
+            _attached_payment_method(ctx, customer['id'], pm_id)
+        subscription['default_payment_method'] = pm_id
+    subscription['metadata'] = merge_metadata(subscription['metadata'], params.get('metadata'))
+    if 'description' in params:
+        subscription['description'] = get_str(params, 'description')
+    _update_cancellation(subscription, params, now)
+    if get_str(params, 'trial_end') == 'now' and subscription['status'] == 'trialing':
+        subscription.update(trial_end=now, billing_cycle_anchor=now)
+        renew(ctx, subscription, at=now)
+        return subscription
+    item_params = get_list(params, 'items')
+    reset_anchor = anchor_reset(params.get('billing_cycle_anchor'))
+    if item_params or reset_anchor:
+        proration_date = get_int(params, 'proration_date')
+        change = plan_change(
+            ctx, subscription, item_params=item_params, proration_behavior=proration_behavior,
+            proration_date=proration_date, now=now, reset_anchor=reset_anchor,
+        )  # fmt: skip
+        subscription['items']['data'] = change.items
+        subscription['items']['total_count'] = len(change.items)
+        subscription['billing_cycle_anchor'] = change.anchor
+        if change.resets_cycle and subscription['cancel_at_period_end']:
+            subscription['cancel_at'] = change.items[0]['current_period_end']
+        if change.invoice_now:
+            collect_now(
+                ctx, subscription, customer, change.lines, billing_reason='subscription_update', now=now,
+                proration_date=proration_date if proration_date is not None else now,
+                payment_behavior=payment_behavior,
+            )  # fmt: skip
+        elif change.lines:
+            invoicing.add_pending(ctx, customer=customer, subscription=subscription, lines=change.lines, now=now)
+    ctx.save(subscription)
+    if ctx.snapshot(subscription) != before:
+        ctx.emit('customer.subscription.updated', subscription, before)
+    return subscription
+
+
+def cancel(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
+    subscription = ctx.load('subscription', subscription_exposed_id)
+    details = get_dict(params, 'cancellation_details') or {}
+    return cancel_now(
+        ctx,
+        subscription,
+        at=sub_now(ctx, subscription),
+        comment=get_str(details, 'comment'),
+        feedback=get_str(details, 'feedback', choices=FEEDBACK),
+    )
+
+
+def trial_end_from(params: dict, now: int) -> int | None:
+    trial_end = params.get('trial_end')
+    if trial_end == 'now':
+        return None
+    if trial_end not in (None, ''):
+        end = get_int(params, 'trial_end')
+        if end <= now:
+            raise invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', param='trial_end')
+        return end
+    if days := get_int(params, 'trial_period_days', minimum=0):
+        return now + days * 86400
+    return None
+
+
+def _update_cancellation(subscription: dict, params: dict, now: int) -> None:
+    details = subscription['cancellation_details']
+    period_end = subscription['items']['data'][0]['current_period_end']
+    at_period_end = get_bool(params, 'cancel_at_period_end')
+    if at_period_end is True:
+        subscription.update(cancel_at_period_end=True, cancel_at=period_end, canceled_at=now)
+        details['reason'] = 'cancellation_requested'
+    elif at_period_end is False or params.get('cancel_at') == '':
+        subscription.update(cancel_at_period_end=False, cancel_at=None, canceled_at=None)
+        details.update(comment=None, feedback=None, reason=None)
+    if params.get('cancel_at') not in (None, ''):
+        value = params['cancel_at']
+        cancel_at = period_end if value in ('min_period_end', 'max_period_end') else get_int(params, 'cancel_at')
+        if cancel_at <= now:
+            raise invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', param='cancel_at')
+        subscription.update(cancel_at_period_end=False, cancel_at=cancel_at, canceled_at=now)
+        details['reason'] = 'cancellation_requested'
+    if requested := get_dict(params, 'cancellation_details'):
+        if 'comment' in requested:
+            details['comment'] = get_str(requested, 'comment')
+        if 'feedback' in requested:
+            details['feedback'] = get_str(requested, 'feedback', choices=FEEDBACK)
+
+
+def _attached_payment_method(ctx: Context, customer_id: str, pm_id: str) -> dict:
+    pm = ctx.load('payment_method', pm_id, param='default_payment_method')
+    if pm['customer'] != customer_id:
+        raise invalid(
+            f'The customer does not have a payment method with the ID {pm_id}. The payment method must be attached '
+            'to the customer.',
+            param='default_payment_method',
+        )
+    return pm
+
+
+@renderer('subscription')
+def _render(ctx: Context, subscription: dict) -> dict:
+    items = []
+    for item in subscription['items']['data']:
+        price = ctx.store.get(item['price'], 'price') if isinstance(item['price'], str) else item['price']
+        items.append({**item, 'price': price, 'plan': _plan(price)})
+    return {**subscription, 'items': {**subscription['items'], 'data': items}}
+
+
+def _plan(price: dict | None) -> dict | None:
+    """The legacy `plan` twin of a recurring price, still present on subscription items."""
+    if price is None:
+        return None
+    recurring = price['recurring'] or {}
+    return {
+        'id': price['id'],
+        'object': 'plan',
+        'active': price['active'],
+        'amount': price['unit_amount'],
+        'amount_decimal': price['unit_amount_decimal'],
+        'billing_scheme': 'per_unit',
+        'created': price['created'],
+        'currency': price['currency'],
+        'interval': recurring.get('interval'),
+        'interval_count': recurring.get('interval_count', 1),
+        'livemode': False,
+        'metadata': price['metadata'],
+        'meter': None,
+        'nickname': price['nickname'],
+        'product': price['product'],
+        'tiers_mode': None,
+        'transform_usage': None,
+        'trial_period_days': recurring.get('trial_period_days'),
+        'usage_type': 'licensed',
+    }
+
+
+ROUTES = [
+    Route('POST', '/v1/subscriptions', create, 'SubscriptionCreateParams'),
+    Route('GET', '/v1/subscriptions', list_subscriptions, 'SubscriptionListParams'),
+    Route('GET', '/v1/subscriptions/{subscription_exposed_id}', retrieve, 'SubscriptionRetrieveParams'),
+    Route('POST', '/v1/subscriptions/{subscription_exposed_id}', update, 'SubscriptionUpdateParams'),
+    Route('DELETE', '/v1/subscriptions/{subscription_exposed_id}', cancel, 'SubscriptionCancelParams'),
+]

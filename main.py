@@ -7,11 +7,13 @@ import os
 import sys
 from contextlib import asynccontextmanager
 
-from nicegui import app, ui
+import httpx
+from nicegui import app, background_tasks, ui
 
 import pages
 from db.config import apply_migrations, open_database
-from services.container import Services
+from services.container import PLANS_FILE, Services
+from services.plans import PlanCatalogError, load_catalog
 from services.settings import Settings, SettingsError
 
 log = logging.getLogger('portico')
@@ -20,8 +22,9 @@ EMULATOR_PATH = '/emulator/stripe'
 
 def build(settings: Settings) -> Services:
     """Wire the whole portal into NiceGUI's app; returns the services for anyone who needs them."""
-    services = Services.build(settings)
-    emulator = mount_stripe_emulator(settings) if settings.offline_billing else None
+    emulator_app = mount_stripe_emulator(settings) if settings.offline_billing else None
+    emulator = emulator_app.state.emulator if emulator_app else None
+    services = Services.build(settings, emulator_app=emulator_app)
     nicegui_lifespan = app.router.lifespan_context
 
     @asynccontextmanager
@@ -31,6 +34,7 @@ def build(settings: Settings) -> Services:
         async with open_database(settings.database_url), nicegui_lifespan(application):
             if emulator:
                 await emulator.start()
+            background_tasks.create(catch_up_with_stripe(services), name='catch up with Stripe')
             try:
                 yield
             finally:
@@ -44,14 +48,33 @@ def build(settings: Settings) -> Services:
 
 
 def mount_stripe_emulator(settings: Settings):
-    """Offline billing: Stripe's API, served by the built-in emulator in this same process."""
+    """Offline billing: Stripe's API, served by the built-in emulator in this same process.
+
+    Its webhooks reach /stripe/webhook in-process too, so they arrive even when BASE_URL is a public address
+    that the server cannot call itself (behind a reverse proxy).
+    """
     from stripe_emulator import EmulatorConfig, create_app
 
-    emulator_app = create_app(
-        EmulatorConfig(data_dir=settings.data_dir, base_url=settings.base_url, mount_path=EMULATOR_PATH)
+    config = EmulatorConfig(
+        data_dir=settings.data_dir,
+        base_url=settings.base_url,
+        mount_path=EMULATOR_PATH,
+        webhook_url=f'{settings.base_url}/stripe/webhook',
+        webhook_transport=httpx.ASGITransport(app=app),
     )
+    emulator_app = create_app(config)
     app.mount(EMULATOR_PATH, emulator_app)
-    return emulator_app.state.emulator
+    return emulator_app
+
+
+async def catch_up_with_stripe(services: Services) -> None:
+    """At start-up: offline, put the plan catalog into the emulator; always, resync the mirror in the background."""
+    try:
+        if services.settings.offline_billing:
+            await services.billing.sync_catalog()
+        await services.billing.resync_all()
+    except Exception:
+        log.exception('catching up with Stripe at start-up failed; "Resync with Stripe" retries it')
 
 
 def serve(settings: Settings) -> None:
@@ -88,16 +111,37 @@ async def create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 async def seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from db.models import Organization
+    from services.billing import seat_limit
     from services.demo import seed_demo
 
-    seat_limit = Services.build(settings).users.seat_limit
     async with open_database(settings.database_url):
         organization = await Organization.filter(name=args.organization).first()
-        seats = await seat_limit(organization.id) if organization else settings.trial_seats
-        result = await seed_demo(users=args.users, seat_limit=seats, organization_name=args.organization)
+        seats = await seat_limit(organization.id, trial_seats=settings.trial_seats) if organization else None
+        result = await seed_demo(
+            users=args.users, seat_limit=seats or settings.trial_seats, organization_name=args.organization
+        )
     print(f'Added {result.created:,} users to {result.organization.name}.')
     password = result.admin_password or '(unchanged: the password it already had)'
     print(f'Log in at {settings.base_url}/login as {result.admin_email} with password {password}')
+    return 0
+
+
+async def stripe_sync(settings: Settings) -> int:
+    """Create or update the catalog's Products and Prices in Stripe (or, offline, in the emulator)."""
+    emulator_app = None
+    if settings.offline_billing:
+        from stripe_emulator import EmulatorConfig, create_app
+
+        emulator_app = create_app(EmulatorConfig(data_dir=settings.data_dir, base_url=settings.base_url,
+                                                 mount_path=EMULATOR_PATH))  # fmt: skip
+    services = Services.build(settings, emulator_app=emulator_app)
+    try:
+        changes = await services.billing.sync_catalog()
+    finally:
+        if emulator_app:
+            emulator_app.state.emulator.close()
+    where = 'the offline emulator' if settings.offline_billing else 'Stripe'
+    print('\n'.join(changes) if changes else f'The plan catalog in {where} is up to date.')
     return 0
 
 
@@ -110,6 +154,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     admin.add_argument('--name', required=True)
     admin.add_argument('--email', required=True)
     admin.add_argument('--password', required=True, help='the password, or - to read it from stdin')
+    commands.add_parser('stripe-sync', help='create or update the plan catalog in Stripe, found by lookup_key')
     demo = commands.add_parser('seed-demo', help='fill an organization with realistic users')
     demo.add_argument('--users', type=int, required=True)
     demo.add_argument('--organization', default='Demo Company')
@@ -122,8 +167,9 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
         settings = Settings.from_env().prepare_data_dir()
+        load_catalog(PLANS_FILE)
         asyncio.run(apply_migrations(settings.database_url))
-    except SettingsError as error:
+    except (SettingsError, PlanCatalogError) as error:
         print(f'portico: {error}', file=sys.stderr)
         return 2
     except (OSError, ConnectionError) as error:
@@ -134,6 +180,8 @@ def main(argv: list[str]) -> int:
         return 0
     if args.command == 'create-admin':
         return asyncio.run(create_admin(settings, args))
+    if args.command == 'stripe-sync':
+        return asyncio.run(stripe_sync(settings))
     if args.command == 'seed-demo':
         return asyncio.run(seed_demo(settings, args))
     serve(settings)

@@ -19,6 +19,7 @@ def frame(
         if test_mode:
             ui.badge('Test mode · offline billing', color='orange-8').props('aria-label="Test mode, offline billing"')
         ui.space()
+        ui.link('Help', '/help').classes('text-grey-8')
         if user_name is not None:
             ui.label(user_name).classes('text-grey-8')
             ui.button('Log out', on_click=on_logout).props('flat no-caps')

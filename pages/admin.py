@@ -6,14 +6,16 @@ from nicegui import background_tasks, ui
 from components.activity_log import ActivityLog
 from components.frame import frame
 from components.organization_section import OrganizationSection
+from components.subscription_section import SubscriptionSection
 from components.user_list import UserActions, UserList
-from db.models import Organization, User
+from db.models import User
+from pages.billing import subscription_actions
 from pages.session import current_session, log_out, run_action
 from services import audit, organizations
-from services.auth import require_admin
+from services.auth import Session, require_admin
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied
-from services.events import organization_changed, session_ended, users_changed
+from services.events import billing_changed, organization_changed, session_ended, users_changed
 
 
 def register(services: Services) -> None:
@@ -22,8 +24,9 @@ def register(services: Services) -> None:
 
     @ui.page('/admin')
     async def admin_page() -> RedirectResponse | None:
+        page_session = current_session()
         try:
-            admin = await require_admin(current_session())
+            admin = await require_admin(page_session)
         except NotAuthenticated:
             return RedirectResponse('/login')
         except PermissionDenied as refusal:
@@ -33,21 +36,29 @@ def register(services: Services) -> None:
         organization = admin.organization
 
         def act(action):
-            """Every action goes through the services with the session as it is now."""
+            """A click of this admin: the services get the session as it is now, and re-check it."""
             return run_action(lambda: action(current_session()))
 
+        def load(action):
+            """A read, also run when another admin's change is published: it uses this page's own session."""
+            return run_action(lambda: action(page_session))
+
         async def save_organization(values: dict[str, str]):
-            return await act(
+            saved = await act(
                 lambda session: organizations.update_organization(
                     session=session, organization_id=organization.id, values=values, events=services.events
                 )
             )
+            if saved is not None:
+                await act(lambda _: services.billing.update_customer(saved))  # the Stripe customer follows
+            return saved
 
         async def delete(user: User) -> bool | None:
             return await act(lambda session: _deleted(users.delete(session=session, user_id=user.id)))
 
+        billing_actions = subscription_actions(services, act)
         actions = UserActions(
-            load=lambda query: act(lambda session: users.page(session=session, query=query)),
+            load=lambda query: load(lambda session: users.page(session=session, query=query)),
             add=lambda name, email, role: act(
                 lambda session: users.add(session=session, name=name, email=email, role=role)
             ),
@@ -59,51 +70,62 @@ def register(services: Services) -> None:
             set_enabled=lambda user, enabled: act(
                 lambda session: users.set_enabled(session=session, user_id=user.id, enabled=enabled)
             ),
-            add_seats=lambda: _explain_seats(services.settings.trial_seats),
+            add_seats=billing_actions.add_seats or (lambda: ui.navigate.to('/admin/subscriptions')),
         )
 
+        overview = await services.billing.overview(session=page_session)
         with frame('Administration', test_mode=test_mode, user_name=admin.name, on_logout=log_out):
             ui.label('Administration portal').classes('text-h4')
             OrganizationSection(organization, countries=organizations.countries(), on_save=save_organization)
+            subscription = SubscriptionSection(overview, billing_actions)
             user_list = UserList(actions, current_user_id=admin.id)
             activity = ActivityLog(
-                lambda: act(lambda session: _latest_activity(session, organization_id=organization.id))
+                lambda: load(lambda session: _latest_activity(session, organization_id=organization.id))
             )
         await user_list.reload()
-        _follow_changes(services, admin, organization, user_list, activity)
+
+        async def refresh_users() -> None:
+            await user_list.reload()
+            await activity.reload()
+
+        async def refresh_billing() -> None:
+            latest = await load(lambda session: services.billing.overview(session=session))
+            if latest is not None:
+                subscription.show(latest)
+                await refresh_users()
+
+        _follow_changes(services, page_session, organization, refresh_users, refresh_billing)
         return None
 
 
-def _follow_changes(
-    services: Services, admin: User, organization: Organization, user_list: UserList, activity: ActivityLog
-) -> None:
-    """Keep this open page current: other admins' changes show without a reload, and an ended session leaves."""
+def _follow_changes(services: Services, page_session: Session, organization, refresh_users, refresh_billing) -> None:
+    """Keep this open page current: other admins' changes and webhooks show without a reload, and an ended
+    session leaves at once. Callbacks run in the context of whoever published, so they touch only this client."""
     client = ui.context.client
 
-    def refresh(_=None) -> None:
-        background_tasks.create(_refresh(user_list, activity), name='refresh users')
+    def later(work) -> None:
+        async def run() -> None:
+            with client:
+                await work()
 
-    def copy_organization(saved: Organization) -> None:
+        background_tasks.create(run(), name='refresh admin page')
+
+    def copy_organization(saved) -> None:
         for field in organizations.EDITABLE_FIELDS:
             setattr(organization, field, getattr(saved, field))
-        background_tasks.create(activity.reload(), name='refresh activity')
+        later(refresh_users)
 
     def leave(_=None) -> None:
-        # Runs in the acting admin's context: only steer this page's client; its session is already void.
         with client:
             ui.navigate.to('/login')
 
     unsubscribes = [
-        services.events.subscribe(users_changed(organization.id), refresh),
+        services.events.subscribe(users_changed(organization.id), lambda _: later(refresh_users)),
         services.events.subscribe(organization_changed(organization.id), copy_organization),
-        services.events.subscribe(session_ended(admin.id), leave),
+        services.events.subscribe(billing_changed(organization.id), lambda _: later(refresh_billing)),
+        services.events.subscribe(session_ended(page_session.user_id), leave),
     ]
     client.on_delete(lambda: [unsubscribe() for unsubscribe in unsubscribes])
-
-
-async def _refresh(user_list: UserList, activity: ActivityLog) -> None:
-    await user_list.reload()
-    await activity.reload()
 
 
 async def _deleted(deletion) -> bool:
@@ -114,15 +136,3 @@ async def _deleted(deletion) -> bool:
 async def _latest_activity(session, *, organization_id: int):
     await require_admin(session, organization_id=organization_id)
     return await audit.latest(organization_id=organization_id)
-
-
-def _explain_seats(trial_seats: int) -> None:
-    with ui.dialog() as dialog, ui.card().style('max-width: 28rem'):
-        ui.label('Add seats').classes('text-h6')
-        ui.label(
-            f'Your organization is on the trial, which allows {trial_seats} enabled users. Seats are bought with a '
-            'subscription, which this version of Portico cannot sell yet. Until then, disable a user to free a seat.'
-        )
-        with ui.row().classes('w-full justify-end'):
-            ui.button('Close', on_click=dialog.close).props('flat')
-    dialog.open()

@@ -39,7 +39,7 @@ async def run_action(action: Callable[[], Awaitable[T]]) -> T | None:
     except ValidationFailed:
         raise
     except NotAuthenticated:
-        end_session()
+        # The stale session in storage is harmless: every page and action re-checks it, and login replaces it.
         ui.navigate.to('/login')
     except ServiceError as refusal:
         ui.notify(str(refusal), type='negative', multi_line=True)

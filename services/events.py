@@ -51,5 +51,9 @@ def organization_changed(organization_id: int) -> tuple[str, int]:
     return ('organization', organization_id)
 
 
+def billing_changed(organization_id: int) -> tuple[str, int]:
+    return ('billing', organization_id)
+
+
 def session_ended(user_id: int) -> tuple[str, int]:
     return ('session-ended', user_id)

@@ -51,6 +51,8 @@ class Settings:
         stripe_key = env.get('STRIPE_SECRET_KEY') or None
         if stripe_key and not stripe_key.startswith(('sk_', 'rk_')):
             raise SettingsError('STRIPE_SECRET_KEY must be a Stripe secret key (sk_… or rk_…)')
+        if stripe_key and not (env.get('STRIPE_WEBHOOK_SECRET') or '').startswith('whsec_'):
+            raise SettingsError('STRIPE_WEBHOOK_SECRET (whsec_…) is required with STRIPE_SECRET_KEY')
         return cls(
             host=host,
             port=port,

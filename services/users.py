@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from db.models import Organization, PasswordToken, Role, User
 from services import audit
 from services.auth import INVITE_LINK_TTL, Session, issue_password_token, now, require_admin
+from services.billing import seat_limit
 from services.errors import PermissionDenied, RateLimited, ValidationFailed
 from services.events import EventBus, session_ended, users_changed
 from services.mail import Mailer, link_mail
@@ -69,8 +70,8 @@ class UserDirectory:
         self.events = events
 
     async def seat_limit(self, organization_id: int) -> int:
-        """How many users may be enabled at once: the trial allowance until the organization subscribes."""
-        return self.settings.trial_seats
+        """How many users may be enabled at once: the subscription's seats, or the trial allowance without one."""
+        return await seat_limit(organization_id, trial_seats=self.settings.trial_seats)
 
     async def seats_in_use(self, organization_id: int) -> int:
         return await User.filter(organization_id=organization_id, is_enabled=True).count()

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 API_VERSION = '2026-10-28.endive'
 
@@ -21,6 +22,9 @@ class EmulatorConfig:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 600.0
     webhook_timeout_seconds: float = 10.0
+    # A host in the same process can take deliveries in-process (e.g. httpx.ASGITransport(app)), so they reach it
+    # even when base_url is a public address the server itself cannot call.
+    webhook_transport: Any = None
     # Subscriptions of customers without a test clock renew in real time; this is how often we look.
     renewal_sweep_seconds: float = 60.0
 

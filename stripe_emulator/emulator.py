@@ -46,6 +46,7 @@ class Emulator:
                 retry_base_seconds=self.config.retry_base_seconds,
                 retry_max_seconds=self.config.retry_max_seconds,
                 timeout_seconds=self.config.webhook_timeout_seconds,
+                transport=self.config.webhook_transport,
             )
             self._tasks.append(asyncio.create_task(self._worker.run(), name='stripe-emulator-webhooks'))
         self._tasks.append(asyncio.create_task(self._renewals(), name='stripe-emulator-renewals'))

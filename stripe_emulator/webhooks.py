@@ -34,8 +34,10 @@ class WebhookWorker:
         retry_base_seconds: float,
         retry_max_seconds: float,
         timeout_seconds: float,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._store = store
+        self._transport = transport
         self._url = url
         self._secret = secret
         self._retry_base = retry_base_seconds
@@ -56,7 +58,7 @@ class WebhookWorker:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
+        async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
             while True:
                 # Clear before looking, so a wake-up that arrives while we look is not lost.
                 self._wake.clear()

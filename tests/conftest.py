@@ -108,6 +108,7 @@ async def portico_env(databases: Databases, tmp_path: Path, monkeypatch: pytest.
 def stripe_key_env(portico_env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Configure real Stripe (request it before `user`); tests never reach the network with it."""
     monkeypatch.setenv('STRIPE_SECRET_KEY', 'sk_test_not_a_real_key')
+    monkeypatch.setenv('STRIPE_WEBHOOK_SECRET', 'whsec_not_a_real_secret')
 
 
 @pytest.fixture
@@ -115,6 +116,19 @@ async def db(portico_env: Settings) -> AsyncIterator[Settings]:
     """Open the test database for service tests that do not start the NiceGUI app."""
     async with open_database(portico_env.database_url):
         yield portico_env
+
+
+@pytest.fixture
+async def services(db: Settings):
+    """The service graph for tests without pages, billing through the Stripe emulator in-process."""
+    from services.container import Services
+    from stripe_emulator import EmulatorConfig, create_app
+
+    emulator_app = create_app(EmulatorConfig(data_dir=db.data_dir, base_url=db.base_url))
+    built = Services.build(db, emulator_app=emulator_app)
+    await built.billing.sync_catalog()
+    yield built
+    emulator_app.state.emulator.close()
 
 
 @dataclass

@@ -8,15 +8,11 @@ from db.models import AuditEvent, PasswordToken, Role, User
 from services.auth import LOGIN_FAILED, authenticate, load_user
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
-from services.events import session_ended, users_changed
+from services.events import EventBus, session_ended, users_changed
+from services.mail import Mailer
 from services.settings import Settings
-from services.users import SeatsExhausted, UserQuery
+from services.users import SeatsExhausted, UserDirectory, UserQuery
 from tests.helpers import PASSWORD, create_admin, create_member, session_of
-
-
-@pytest.fixture
-def services(db: Settings) -> Services:
-    return Services.build(db)
 
 
 async def test_an_admin_cannot_disable_delete_or_demote_themself(services: Services) -> None:
@@ -74,8 +70,8 @@ async def test_the_seat_limit_is_the_trial_allowance_from_settings(db: Settings)
     from dataclasses import replace
 
     admin = await create_admin()
-    services = Services.build(replace(db, trial_seats=5))
-    assert await services.users.seat_limit(admin.organization_id) == 5
+    users = UserDirectory(settings=replace(db, trial_seats=5), mailer=Mailer(db), events=EventBus())
+    assert await users.seat_limit(admin.organization_id) == 5
 
 
 async def test_resending_is_limited_to_three_per_user_per_hour(services: Services) -> None:

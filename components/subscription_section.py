@@ -1,0 +1,149 @@
+"""The "Subscription" section: plan, status, seats, renewal and tokens, from the local mirror of Stripe.
+
+A trial organization sees its trial and "Choose subscription"; a subscribed one sees the cogwheel menu
+("Subscription settings"). The section does no I/O: it calls the actions it is given.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nicegui import ui
+
+from services.billing import BillingOverview
+
+STATUS_LABELS = {
+    'active': ('Active', 'positive'),
+    'trialing': ('Trialing', 'info'),
+    'past_due': ('Past due', 'warning'),
+    'unpaid': ('Unpaid', 'negative'),
+    'canceled': ('Canceled', 'grey'),
+    'incomplete': ('Incomplete', 'warning'),
+    'incomplete_expired': ('Expired', 'grey'),
+    'paused': ('Paused', 'grey'),
+}
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: str
+    on_click: Callable[[], object]
+
+
+@dataclass
+class SubscriptionActions:
+    choose: Callable[[], None]
+    resync: Callable[[], Awaitable[list[str] | None]]
+    # Entries of the cogwheel menu and of the current subscription's sub-menu, added by the billing pages.
+    menu: list[MenuEntry] = field(default_factory=list)
+    subscription_menu: Callable[[BillingOverview], list[MenuEntry]] = lambda overview: []
+    add_seats: Callable[[], object] | None = None
+    add_tokens: Callable[[], object] | None = None
+
+
+class SubscriptionSection(ui.card):
+    def __init__(self, overview: BillingOverview, actions: SubscriptionActions) -> None:
+        super().__init__()
+        self.overview = overview
+        self.actions = actions
+        self.classes('w-full').props('aria-label="Subscription"')
+        with self:
+            self.content()
+
+    def show(self, overview: BillingOverview) -> None:
+        self.overview = overview
+        self.content.refresh()
+
+    @ui.refreshable_method
+    def content(self) -> None:
+        overview = self.overview
+        subscription = overview.subscription
+        with ui.row().classes('w-full items-center'):
+            ui.label('Subscription').classes('text-h6')
+            ui.space()
+            if overview.subscribed:
+                self._cogwheel()
+        if subscription and overview.subscribed and (subscription.cancel_at_period_end or subscription.cancel_at):
+            with ui.row().classes('w-full items-center bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
+                ui.icon('event_busy')
+                ui.label(f'Your subscription is cancelled and ends on {_date(_end(subscription))}. '
+                         'Until then everything keeps working.')  # fmt: skip
+        with ui.grid(columns='10rem 1fr').classes('gap-y-2 items-center'):
+            if overview.subscribed:
+                self._subscribed_fields()
+            else:
+                self._trial_fields()
+
+    def _subscribed_fields(self) -> None:
+        overview, subscription = self.overview, self.overview.subscription
+        ui.label('Plan').classes('text-grey-7')
+        ui.label(overview.plan.name if overview.plan else subscription.plan_id).mark('subscription-plan')
+        ui.label('Status').classes('text-grey-7')
+        text, color = STATUS_LABELS.get(subscription.status, (subscription.status.title(), 'grey'))
+        with ui.row():
+            ui.badge(text, color=color).classes('text-body2 q-px-sm').mark('subscription-status')
+        self._seats_field()
+        ends = subscription.cancel_at_period_end or subscription.cancel_at
+        ui.label('Ends on' if ends else 'Renews on').classes('text-grey-7')
+        ui.label(_date(_end(subscription))).mark('subscription-renewal')
+        if overview.plan and overview.plan.uses_tokens:
+            ui.label('Tokens').classes('text-grey-7')
+            with ui.row().classes('items-center'):
+                ui.label(f'{overview.token_balance:,}').mark('subscription-tokens')
+                if self.actions.add_tokens:
+                    ui.button('+ Add tokens', on_click=self.actions.add_tokens).props('flat dense no-caps')
+
+    def _trial_fields(self) -> None:
+        overview = self.overview
+        ui.label('Plan').classes('text-grey-7')
+        days = overview.trial_days_left
+        ui.label(f'Trial: {days} day{"s" if days != 1 else ""} left' if days else 'Trial ended').mark('trial')
+        if overview.subscription and overview.subscription.status == 'canceled':
+            ui.label('Status').classes('text-grey-7')
+            ui.label(f'Your {overview.plan.name if overview.plan else ""} subscription has ended.'.replace('  ', ' '))
+        self._seats_field()
+        ui.element('div')
+        with ui.row():
+            ui.button('Choose subscription', on_click=self.actions.choose).props('no-caps')
+
+    def _seats_field(self) -> None:
+        overview = self.overview
+        ui.label('Seats').classes('text-grey-7')
+        with ui.row().classes('items-center'):
+            ui.label(f'{overview.seats_used} of {overview.seat_limit} used').mark('subscription-seats')
+            if overview.subscribed and self.actions.add_seats:
+                ui.button('+ Add seats', on_click=self.actions.add_seats).props('flat dense no-caps')
+
+    def _cogwheel(self) -> None:
+        overview = self.overview
+        with ui.button(icon='settings').props('flat round aria-label="Subscription settings"'):
+            ui.tooltip('Subscription settings')
+            with ui.menu():
+                for entry in self.actions.menu:
+                    ui.menu_item(entry.label, on_click=entry.on_click)
+                name = overview.plan.name if overview.plan else overview.subscription.plan_id
+                entries = self.actions.subscription_menu(overview)
+                with ui.menu_item(name, auto_close=False).props('aria-haspopup=menu'):
+                    with ui.item_section().props('side'):
+                        ui.icon('keyboard_arrow_right')
+                    with ui.menu().props('anchor="top end" self="top start"'):
+                        for entry in entries:
+                            ui.menu_item(entry.label, on_click=entry.on_click)
+                ui.separator()
+                ui.menu_item('Resync with Stripe', on_click=self._resync)
+
+    async def _resync(self) -> None:
+        differences = await self.actions.resync()
+        if differences is not None:
+            message = 'Resynced with Stripe: ' + '; '.join(differences) if differences else 'Already in sync.'
+            ui.notify(message, type='positive', multi_line=True)
+
+
+def _end(subscription) -> datetime | None:
+    if subscription.cancel_at and not subscription.cancel_at_period_end:
+        return subscription.cancel_at
+    return subscription.current_period_end
+
+
+def _date(moment: datetime | None) -> str:
+    return f'{moment:%B} {moment.day}, {moment.year}' if moment else '—'

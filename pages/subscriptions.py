@@ -1,0 +1,105 @@
+"""/admin/subscriptions: "Choose subscription", the first-time purchase, and the page Checkout returns to."""
+
+from fastapi.responses import RedirectResponse
+from nicegui import background_tasks, ui
+
+from components.frame import frame
+from components.plan_chooser import PlanChooser
+from pages.session import current_session, log_out, run_action
+from services.auth import require_admin
+from services.container import Services
+from services.errors import NotAuthenticated, PermissionDenied, ServiceError, ValidationFailed
+from services.events import billing_changed
+
+
+def register(services: Services) -> None:
+    billing = services.billing
+    test_mode = services.settings.offline_billing
+
+    async def admin_or_redirect():
+        try:
+            return await require_admin(current_session()), None
+        except NotAuthenticated:
+            return None, RedirectResponse('/login')
+        except PermissionDenied:
+            return None, RedirectResponse('/admin')
+
+    @ui.page('/admin/subscriptions')
+    async def choose_subscription(canceled: str | None = None) -> RedirectResponse | None:
+        admin, redirect = await admin_or_redirect()
+        if redirect:
+            return redirect
+        overview = await billing.overview(session=current_session())
+        with frame('Choose subscription', test_mode=test_mode, user_name=admin.name, on_logout=log_out):
+            with ui.row().classes('w-full items-center'):
+                ui.link('← Back to administration', '/admin')
+                ui.space()
+                ui.link('How buying works', '/help#first-time-purchase')
+            ui.label('Choose subscription').classes('text-h4')
+            if canceled:
+                ui.label('Checkout was cancelled. Nothing was charged and nothing changed.').classes(
+                    'bg-blue-1 q-pa-sm rounded-borders w-full'
+                )
+            if overview.subscribed:
+                ui.label(
+                    f'Your organization already subscribes to {overview.plan.name if overview.plan else "a plan"}. '
+                    'Change it with "Edit subscription" in the Subscription section.'
+                )
+                return None
+
+            async def checkout(plan_id: str, interval: str, seats: int) -> None:
+                try:
+                    url = await run_action(
+                        lambda: billing.start_checkout(
+                            session=current_session(), plan_id=plan_id, interval=interval, seats=seats
+                        )
+                    )
+                except ValidationFailed as failure:
+                    chooser.show_errors(failure.errors)
+                    return
+                if url:
+                    ui.navigate.to(url)
+
+            chooser = PlanChooser(billing.catalog.plans, seats_in_use=overview.seats_used, on_checkout=checkout)
+        return None
+
+    @ui.page('/admin/subscriptions/complete')
+    async def checkout_complete(session_id: str = '') -> RedirectResponse | None:
+        admin, redirect = await admin_or_redirect()
+        if redirect:
+            return redirect
+        with frame('Subscription', test_mode=test_mode, user_name=admin.name, on_logout=log_out):
+            ui.label('Thank you!').classes('text-h4')
+            status = ui.label('Waiting for Stripe to confirm your subscription…').classes('text-h6')
+            spinner = ui.spinner(size='lg')
+            details = ui.column()
+            back = ui.link('Back to administration', '/admin').classes('text-h6')
+            back.set_visibility(False)
+
+        async def check() -> None:
+            # The return page fulfils too, so the subscription shows even if Stripe's webhook is late or lost.
+            try:
+                await billing.fulfill_checkout(session_id, organization_id=admin.organization_id)
+                overview = await billing.overview(session=current_session())
+            except ServiceError as error:
+                status.text = str(error)
+                spinner.set_visibility(False)
+                return
+            if overview.subscribed and overview.subscription:
+                timer.cancel()
+                spinner.set_visibility(False)
+                status.text = 'Your subscription is Active.'
+                details.clear()
+                with details:
+                    ui.label(f'Plan: {overview.plan.name if overview.plan else overview.subscription.plan_id}')
+                    ui.label(f'Status: {overview.subscription.status.replace("_", " ").capitalize()}')
+                    ui.label(f'Seats: {overview.seats_used} of {overview.seat_limit} used')
+                back.set_visibility(True)
+
+        timer = ui.timer(2.0, check)
+        unsubscribe = services.events.subscribe(
+            billing_changed(admin.organization_id), lambda _: background_tasks.create(check(), name='checkout')
+        )
+        ui.context.client.on_delete(unsubscribe)
+        await check()
+        return None

@@ -1,0 +1,390 @@
+"""Billing: the plan catalog in Stripe, the organization's customer, checkout, and the local mirror of Stripe.
+
+Pages read only the mirror (SubscriptionMirror, BillingAccount); every change goes to Stripe first, and the mirror
+is overwritten from what Stripe then returns, whether a webhook or the page that asked gets there first.
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from db.models import BillingAccount, CheckoutFulfillment, Organization, SubscriptionMirror, User
+from services import audit
+from services.auth import Session, now, require_admin
+from services.billing.gateway import StripeGateway
+from services.errors import PermissionDenied, ValidationFailed
+from services.events import EventBus, billing_changed
+from services.plans import Catalog, Plan, format_money
+from services.settings import Settings
+
+log = logging.getLogger('portico.billing')
+
+# Statuses in which the subscription's seats apply; anything else falls back to the trial allowance.
+LIVE_STATUSES = {'active', 'trialing', 'past_due'}
+
+
+@dataclass(frozen=True)
+class BillingOverview:
+    """Everything the Subscription section shows, read from the mirror only."""
+
+    organization: Organization
+    subscription: SubscriptionMirror | None
+    plan: Plan | None
+    token_balance: int
+    seats_used: int
+    seat_limit: int
+    trial_days_left: int
+
+    @property
+    def subscribed(self) -> bool:
+        return self.subscription is not None and self.subscription.status in LIVE_STATUSES
+
+
+class Billing:
+    def __init__(self, *, settings: Settings, catalog: Catalog, gateway: StripeGateway, events: EventBus) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.gateway = gateway
+        self.events = events
+        self._prices: dict[str, str] = {}
+
+    # ----- reading the mirror -------------------------------------------------------------------------------
+
+    async def overview(self, *, session: Session | None) -> BillingOverview:
+        admin = await require_admin(session)
+        organization = admin.organization
+        subscription = await SubscriptionMirror.get_or_none(organization_id=organization.id)
+        account = await BillingAccount.get_or_none(organization_id=organization.id)
+        plan = self._plan(subscription.plan_id) if subscription else None
+        return BillingOverview(
+            organization=organization,
+            subscription=subscription,
+            plan=plan,
+            token_balance=account.token_balance if account else 0,
+            seats_used=await User.filter(organization_id=organization.id, is_enabled=True).count(),
+            seat_limit=await seat_limit(organization.id, trial_seats=self.settings.trial_seats),
+            trial_days_left=self.trial_days_left(organization),
+        )
+
+    def trial_days_left(self, organization: Organization) -> int:
+        ends = organization.created_at + timedelta(days=self.settings.trial_days)
+        return max(0, math.ceil((ends - now()).total_seconds() / 86400))
+
+    def _plan(self, plan_id: str) -> Plan | None:
+        try:
+            return self.catalog.get(plan_id)
+        except KeyError:
+            return None
+
+    # ----- the catalog in Stripe ----------------------------------------------------------------------------
+
+    async def sync_catalog(self) -> list[str]:
+        """Create or update every plan's Product and Prices, found by lookup_key; a second run changes nothing."""
+        changes: list[str] = []
+        for plan in self.catalog.plans:
+            changes += await self._sync_product(plan)
+            wanted = [(plan.lookup_key(interval), plan.price(interval), interval) for interval in ('month', 'year')]
+            if plan.token_pack:
+                wanted.append((plan.token_pack_lookup_key, plan.token_pack.price, None))
+            for lookup_key, amount, interval in wanted:
+                changes += await self._sync_price(plan, lookup_key, amount, interval)
+        return changes
+
+    async def _sync_product(self, plan: Plan) -> list[str]:
+        fields = {'name': plan.name, 'description': plan.description, 'metadata': {'portico_plan': plan.id}}
+        found = await self.gateway.call('products', 'list', ids=[plan.product_id], limit=1)
+        if not found['data']:
+            await self.gateway.call('products', 'create', id=plan.product_id, key=f'portico-product-{plan.id}',
+                                    **fields)  # fmt: skip
+            return [f'created product {plan.product_id}']
+        product = found['data'][0]
+        if (product['name'], product.get('description'), product.get('active')) != (plan.name, plan.description, True):
+            await self.gateway.call('products', 'update', plan.product_id, active=True, **fields)
+            return [f'updated product {plan.product_id}']
+        return []
+
+    async def _sync_price(self, plan: Plan, lookup_key: str, amount: int, interval: str | None) -> list[str]:
+        found = await self.gateway.call('prices', 'list', lookup_keys=[lookup_key], limit=1)
+        current = found['data'][0] if found['data'] else None
+        recurring = (current or {}).get('recurring') or {}
+        if (
+            current
+            and current['active']
+            and current['unit_amount'] == amount
+            and current['currency'] == plan.currency
+            and recurring.get('interval') == interval
+        ):
+            self._prices[lookup_key] = current['id']
+            return []
+        params = {
+            'product': plan.product_id,
+            'currency': plan.currency,
+            'unit_amount': amount,
+            'lookup_key': lookup_key,
+            'transfer_lookup_key': True,
+            'metadata': {'portico_plan': plan.id},
+        }
+        if interval:
+            params['recurring'] = {'interval': interval}
+        # The key names the amount, so a retry reuses the price and a changed price gets a new one.
+        key = f'portico-price-{lookup_key}-{plan.currency}-{amount}'
+        created = await self.gateway.call('prices', 'create', key=key, **params)
+        if current and current['id'] != created['id']:
+            await self.gateway.call('prices', 'update', current['id'], active=False)
+        self._prices[lookup_key] = created['id']
+        return [f'{"replaced" if current else "created"} price {lookup_key} ({format_money(amount, plan.currency)})']
+
+    async def price_id(self, lookup_key: str) -> str:
+        if lookup_key not in self._prices:
+            found = await self.gateway.call('prices', 'list', lookup_keys=[lookup_key], active=True, limit=1)
+            if not found['data']:
+                raise ValidationFailed(
+                    {'plan': f'The price {lookup_key} is not in Stripe yet. Run `python main.py stripe-sync`.'}
+                )
+            self._prices[lookup_key] = found['data'][0]['id']
+        return self._prices[lookup_key]
+
+    # ----- the customer -------------------------------------------------------------------------------------
+
+    async def ensure_customer(self, organization: Organization) -> BillingAccount:
+        """The organization's billing account with its Stripe customer, created once (idempotent on its key)."""
+        account, _ = await BillingAccount.get_or_create(organization_id=organization.id)
+        if account.stripe_customer_id:
+            return account
+        customer = await self.gateway.call(
+            'customers', 'create', key=f'portico-org{organization.id}-customer', **_customer_fields(organization)
+        )
+        await BillingAccount.filter(id=account.id, stripe_customer_id=None).update(stripe_customer_id=customer['id'])
+        return await BillingAccount.get(id=account.id)
+
+    async def update_customer(self, organization: Organization) -> None:
+        """Keep the Stripe customer's name, email, address and tax ID as the organization's details."""
+        account = await BillingAccount.get_or_none(organization_id=organization.id)
+        if account and account.stripe_customer_id:
+            await self.gateway.call('customers', 'update', account.stripe_customer_id, **_customer_fields(organization))
+
+    async def customer_changed(self, customer_id: str) -> None:
+        """A webhook about the customer or its cards: open pages of that organization refresh what they show."""
+        account = await BillingAccount.get_or_none(stripe_customer_id=customer_id)
+        if account is not None:
+            self.events.publish(billing_changed(account.organization_id))
+
+    # ----- first-time purchase ------------------------------------------------------------------------------
+
+    async def start_checkout(self, *, session: Session | None, plan_id: str, interval: str, seats: int) -> str:
+        """A Stripe Checkout session (mode subscription) for a trial organization; returns its URL."""
+        admin = await require_admin(session)
+        organization = admin.organization
+        plan = self._plan(plan_id)
+        if plan is None or interval not in ('month', 'year'):
+            raise ValidationFailed({'plan': 'Choose one of the plans.'})
+        existing = await SubscriptionMirror.get_or_none(organization_id=organization.id)
+        if existing and existing.status in LIVE_STATUSES:
+            raise PermissionDenied('Your organization already has a subscription. Edit it from the portal instead.')
+        enabled = await User.filter(organization_id=organization.id, is_enabled=True).count()
+        check_seats(plan, seats, enabled=enabled)
+        account = await self.ensure_customer(organization)
+        price = await self.price_id(plan.lookup_key(interval))
+        metadata = {'organization_id': str(organization.id), 'plan_id': plan.id}
+        base = self.settings.base_url
+        checkout = await self.gateway.call(
+            'checkout.sessions',
+            'create',
+            key=f'portico-org{organization.id}-checkout-subscription-{plan.id}-{interval}-{seats}-r{account.revision}',
+            mode='subscription',
+            customer=account.stripe_customer_id,
+            client_reference_id=str(organization.id),
+            line_items=[{'price': price, 'quantity': seats}],
+            success_url=f'{base}/admin/subscriptions/complete?session_id={{CHECKOUT_SESSION_ID}}',
+            cancel_url=f'{base}/admin/subscriptions?canceled=1',
+            metadata=metadata,
+            subscription_data={'metadata': metadata},
+        )
+        await audit.record(
+            actor=admin, action='billing.checkout_started', target_type='subscription', target_label=plan.name,
+            after={'plan': plan.name, 'interval': interval, 'seats': seats,
+                   'total': format_money(plan.price(interval) * seats, plan.currency)},
+        )  # fmt: skip
+        return checkout['url']
+
+    async def fulfill_checkout(self, session_id: str, *, organization_id: int | None = None) -> str:
+        """Act on a completed Checkout session, once, from the webhook or the return page, whichever comes first.
+
+        Returns the session's status ('complete', 'open' or 'expired'). With `organization_id`, a session of
+        another organization is ignored (the return page passes the caller's).
+        """
+        checkout = await self.gateway.call('checkout.sessions', 'retrieve', session_id, expand=['line_items'])
+        owner = int(checkout.get('client_reference_id') or checkout['metadata'].get('organization_id') or 0)
+        if organization_id is not None and owner != organization_id:
+            raise PermissionDenied('This checkout belongs to another organization.')
+        if checkout['status'] != 'complete':
+            return checkout['status']
+        if checkout['mode'] == 'subscription' and checkout.get('subscription'):
+            subscription = await self.gateway.call('subscriptions', 'retrieve', checkout['subscription'])
+            await self._write_subscription(subscription, organization_id=owner)
+        try:
+            async with in_transaction():
+                await CheckoutFulfillment.create(session_id=session_id, organization_id=owner, mode=checkout['mode'])
+                await self._fulfill_effects(checkout, owner)
+        except IntegrityError:
+            pass  # fulfilled before: by the other of webhook and return page, or by a retry
+        self.events.publish(billing_changed(owner))
+        return 'complete'
+
+    async def _fulfill_effects(self, checkout: dict, organization_id: int) -> None:
+        """What a completed session does beyond the mirror, inside the fulfilment's transaction."""
+        if checkout['mode'] == 'subscription':
+            await BillingAccount.filter(organization_id=organization_id).update(revision=_next_revision())
+
+    # ----- the mirror ---------------------------------------------------------------------------------------
+
+    async def sync_subscription(self, subscription_id: str) -> SubscriptionMirror | None:
+        subscription = await self.gateway.call('subscriptions', 'retrieve', subscription_id)
+        mirror = await self._write_subscription(subscription)
+        if mirror is not None:
+            self.events.publish(billing_changed(mirror.organization_id))
+        return mirror
+
+    async def _write_subscription(
+        self, subscription: dict, *, organization_id: int | None = None
+    ) -> SubscriptionMirror | None:
+        """Overwrite the organization's mirror with Stripe's subscription, as Stripe has it now."""
+        organization_id = organization_id or await self._organization_of(subscription)
+        if organization_id is None:
+            log.warning('subscription %s belongs to no organization of this Portico', subscription['id'])
+            return None
+        values = self._mirror_values(subscription)
+        async with in_transaction():
+            mirror = await SubscriptionMirror.select_for_update().get_or_none(organization_id=organization_id)
+            if mirror is None:
+                return await SubscriptionMirror.create(organization_id=organization_id, **values)
+            replacing = mirror.stripe_subscription_id != subscription['id']
+            if replacing and values['status'] not in LIVE_STATUSES and mirror.status in LIVE_STATUSES:
+                return mirror  # an old, ended subscription must not hide the live one
+            for field, value in values.items():
+                setattr(mirror, field, value)
+            await mirror.save()
+            return mirror
+
+    async def _organization_of(self, subscription: dict) -> int | None:
+        metadata_id = (subscription.get('metadata') or {}).get('organization_id')
+        if metadata_id and await Organization.exists(id=int(metadata_id)):
+            return int(metadata_id)
+        account = await BillingAccount.get_or_none(stripe_customer_id=subscription['customer'])
+        return account.organization_id if account else None
+
+    def _mirror_values(self, subscription: dict) -> dict:
+        item = subscription['items']['data'][0]
+        price = item['price']
+        known = self.catalog.by_lookup_key(price.get('lookup_key'))
+        if known:
+            plan_id, interval = known[0].id, known[1]
+        else:  # a price made outside Portico: keep what Stripe says
+            plan_id, interval = price.get('product', ''), (price.get('recurring') or {}).get('interval') or 'month'
+        return {
+            'stripe_subscription_id': subscription['id'],
+            'plan_id': plan_id,
+            'interval': interval,
+            'status': subscription['status'],
+            'seats': item.get('quantity') or 1,
+            'price_id': price['id'],
+            'item_id': item['id'],
+            'current_period_end': _moment(item.get('current_period_end')),
+            'cancel_at_period_end': bool(subscription.get('cancel_at_period_end')),
+            'cancel_at': _moment(subscription.get('cancel_at')),
+            'trial_end': _moment(subscription.get('trial_end')),
+            'default_payment_method': subscription.get('default_payment_method'),
+        }
+
+    async def resync(self, *, session: Session | None) -> list[str]:
+        """Rebuild the organization's mirror from Stripe and say what differed."""
+        admin = await require_admin(session)
+        differences = await self.resync_organization(admin.organization_id)
+        await audit.record(
+            actor=admin, action='billing.resynced', target_type='subscription',
+            after={'differences': differences or ['none']},
+        )  # fmt: skip
+        return differences
+
+    async def resync_organization(self, organization_id: int) -> list[str]:
+        account = await BillingAccount.get_or_none(organization_id=organization_id)
+        if account is None or not account.stripe_customer_id:
+            return []
+        before = await SubscriptionMirror.get_or_none(organization_id=organization_id)
+        before_values = _comparable(before)
+        subscriptions = await self.gateway.list_all('subscriptions', customer=account.stripe_customer_id, status='all')
+        for subscription in sorted(subscriptions, key=lambda s: s['created']):
+            await self._write_subscription(subscription, organization_id=organization_id)
+        after = await SubscriptionMirror.get_or_none(organization_id=organization_id)
+        after_values = _comparable(after)
+        differences = [
+            f'{field}: {before_values.get(field)} → {value}'
+            for field, value in after_values.items()
+            if before_values.get(field) != value
+        ]
+        if differences:
+            self.events.publish(billing_changed(organization_id))
+        return differences
+
+    async def resync_all(self) -> None:
+        """At start-up, in the background: catch up with anything that happened while Portico was down."""
+        for account in await BillingAccount.exclude(stripe_customer_id=None):
+            try:
+                if differences := await self.resync_organization(account.organization_id):
+                    log.info('resync of organization %s: %s', account.organization_id, '; '.join(differences))
+            except Exception:
+                log.exception('resync of organization %s failed', account.organization_id)
+
+
+async def seat_limit(organization_id: int, *, trial_seats: int) -> int:
+    """How many users may be enabled at once: the subscription's quantity, or the trial allowance without one."""
+    subscription = await SubscriptionMirror.get_or_none(organization_id=organization_id)
+    if subscription and subscription.status in LIVE_STATUSES:
+        return subscription.seats
+    return trial_seats
+
+
+def check_seats(plan: Plan, seats: int, *, enabled: int) -> None:
+    floor = max(plan.min_seats, enabled)
+    if not isinstance(seats, int) or seats < floor:
+        reason = f'{enabled} users are enabled' if enabled >= plan.min_seats else f'{plan.name} starts at {floor} seats'
+        raise ValidationFailed({'seats': f'Choose at least {floor} seats: {reason}.'})
+    if seats > plan.max_seats:
+        raise ValidationFailed({'seats': f'{plan.name} allows at most {plan.max_seats} seats.'})
+
+
+def _customer_fields(organization: Organization) -> dict:
+    address = {
+        'line1': organization.address_line1,
+        'line2': organization.address_line2,
+        'postal_code': organization.postal_code,
+        'city': organization.city,
+        'country': organization.country,
+    }
+    return {
+        'name': organization.name,
+        'email': organization.billing_email or None,
+        'address': address if any(address.values()) else None,
+        'metadata': {'organization_id': str(organization.id), 'tax_id': organization.tax_id},
+    }
+
+
+def _comparable(mirror: SubscriptionMirror | None) -> dict:
+    if mirror is None:
+        return {}
+    fields = ('stripe_subscription_id', 'plan_id', 'interval', 'status', 'seats', 'current_period_end',
+              'cancel_at_period_end', 'cancel_at')  # fmt: skip
+    return {field: getattr(mirror, field) for field in fields}
+
+
+def _moment(timestamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp else None
+
+
+def _next_revision() -> F:
+    return F('revision') + 1

@@ -1,0 +1,161 @@
+"""The plan catalog: plans.toml, validated at start-up, and the lookup keys that tie each plan to Stripe prices."""
+
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+INTERVALS = ('month', 'year')
+# Currencies without minor units (Stripe's zero-decimal currencies) that a catalog is likely to use.
+ZERO_DECIMAL = {'jpy', 'krw', 'vnd', 'clp', 'pyg', 'isk', 'ugx', 'xaf', 'xof'}
+
+
+class PlanCatalogError(ValueError):
+    """plans.toml is wrong; the message names the plan and the field."""
+
+
+@dataclass(frozen=True)
+class TokenPack:
+    size: int
+    price: int  # minor units
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    name: str
+    description: str
+    features: tuple[str, ...]
+    currency: str
+    monthly_price: int  # minor units per seat
+    yearly_price: int
+    min_seats: int
+    max_seats: int
+    token_pack: TokenPack | None
+
+    @property
+    def uses_tokens(self) -> bool:
+        return self.token_pack is not None
+
+    def price(self, interval: str) -> int:
+        return self.monthly_price if interval == 'month' else self.yearly_price
+
+    def lookup_key(self, interval: str) -> str:
+        return f'portico_{self.id}_{interval}ly'
+
+    @property
+    def token_pack_lookup_key(self) -> str:
+        return f'portico_{self.id}_token_pack'
+
+    @property
+    def product_id(self) -> str:
+        return f'portico_{self.id}'
+
+
+@dataclass(frozen=True)
+class Catalog:
+    plans: tuple[Plan, ...]
+
+    def get(self, plan_id: str) -> Plan:
+        for plan in self.plans:
+            if plan.id == plan_id:
+                return plan
+        raise KeyError(plan_id)
+
+    def by_lookup_key(self, lookup_key: str | None) -> tuple[Plan, str] | None:
+        """The plan and interval ('month' or 'year') a Stripe price's lookup_key stands for."""
+        for plan in self.plans:
+            for interval in INTERVALS:
+                if plan.lookup_key(interval) == lookup_key:
+                    return plan, interval
+        return None
+
+
+def load_catalog(path: Path) -> Catalog:
+    try:
+        data = tomllib.loads(path.read_text(encoding='utf-8'))
+    except FileNotFoundError:
+        raise PlanCatalogError(f'{path} is missing') from None
+    except tomllib.TOMLDecodeError as error:
+        raise PlanCatalogError(f'{path} is not valid TOML: {error}') from None
+    plans = data.get('plans')
+    if not isinstance(plans, dict) or not plans:
+        raise PlanCatalogError(f'{path} defines no [plans.<id>] tables')
+    return Catalog(plans=tuple(_plan(plan_id, values) for plan_id, values in plans.items()))
+
+
+def format_money(amount: int, currency: str) -> str:
+    """'$12.50', '€12.50' or '12.50 CHF', from minor units."""
+    symbols = {'usd': '$', 'eur': '€', 'gbp': '£'}
+    if currency.lower() in ZERO_DECIMAL:
+        number = f'{amount:,}'
+    else:
+        number = f'{Decimal(amount) / 100:,.2f}'
+    if amount < 0:
+        number = number.lstrip('-')
+    sign = '-' if amount < 0 else ''
+    symbol = symbols.get(currency.lower())
+    return f'{sign}{symbol}{number}' if symbol else f'{sign}{number} {currency.upper()}'
+
+
+def _plan(plan_id: str, values: dict) -> Plan:
+    where = f'plans.{plan_id}'
+    if not plan_id.isidentifier() or not plan_id.islower():
+        raise PlanCatalogError(f'{where}: the plan id must be lower-case letters, digits and underscores')
+    currency = _text(values, 'currency', where).lower()
+    if len(currency) != 3 or not currency.isalpha():
+        raise PlanCatalogError(f'{where}.currency must be a three-letter ISO code such as "usd"')
+    min_seats, max_seats = _count(values, 'min_seats', where), _count(values, 'max_seats', where)
+    if min_seats > max_seats:
+        raise PlanCatalogError(f'{where}: min_seats ({min_seats}) is above max_seats ({max_seats})')
+    uses_tokens = values.get('uses_tokens', False)
+    if not isinstance(uses_tokens, bool):
+        raise PlanCatalogError(f'{where}.uses_tokens must be true or false')
+    token_pack = None
+    if uses_tokens:
+        token_pack = TokenPack(
+            size=_count(values, 'token_pack_size', where), price=_money(values, 'token_pack_price', where, currency)
+        )
+    features = values.get('features', [])
+    if not isinstance(features, list) or not all(isinstance(feature, str) for feature in features):
+        raise PlanCatalogError(f'{where}.features must be a list of strings')
+    return Plan(
+        id=plan_id,
+        name=_text(values, 'name', where),
+        description=_text(values, 'description', where),
+        features=tuple(features),
+        currency=currency,
+        monthly_price=_money(values, 'monthly_price', where, currency),
+        yearly_price=_money(values, 'yearly_price', where, currency),
+        min_seats=min_seats,
+        max_seats=max_seats,
+        token_pack=token_pack,
+    )
+
+
+def _text(values: dict, field: str, where: str) -> str:
+    value = values.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise PlanCatalogError(f'{where}.{field} is required (text)')
+    return value.strip()
+
+
+def _count(values: dict, field: str, where: str) -> int:
+    value = values.get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise PlanCatalogError(f'{where}.{field} must be a whole number of at least 1')
+    return value
+
+
+def _money(values: dict, field: str, where: str, currency: str) -> int:
+    value = values.get(field)
+    try:
+        amount = Decimal(str(value)) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or amount <= 0:
+        raise PlanCatalogError(f'{where}.{field} must be a positive price, e.g. 12.50')
+    minor = amount if currency in ZERO_DECIMAL else amount * 100
+    if minor != minor.to_integral_value():
+        raise PlanCatalogError(f'{where}.{field} has more decimals than {currency.upper()} allows')
+    return int(minor)

@@ -1,0 +1,85 @@
+"""The guide's first-time purchase in headless Chromium, against `python main.py` with offline billing."""
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.conftest import ARTIFACTS, LiveServer
+from tests.helpers import PASSWORD
+
+
+async def logged_in(live_server: LiveServer, browser, email: str = 'owner@example.com') -> Page:
+    created = live_server.cli(
+        'create-admin', '--organization', 'Buyer Org', '--name', 'Olga Owner', '--email', email, '--password', PASSWORD
+    )
+    assert created.returncode == 0, created.stderr
+    page = await browser.new_page(viewport={'width': 1280, 'height': 1000})
+    await page.goto(f'{live_server.url}/login')
+    await page.get_by_label('Email').fill(email)
+    await page.get_by_label('Password').fill(PASSWORD)
+    await page.get_by_role('button', name='Log in').click()
+    await expect(page.get_by_text('Administration portal')).to_be_visible()
+    return page
+
+
+async def choose_flexible_yearly_5_seats(page: Page) -> None:
+    await page.get_by_role('button', name='Choose subscription').click()
+    await expect(page.get_by_role('button', name='Select Flexible')).to_be_visible()
+    await page.get_by_role('button', name='Yearly').first.click()
+    seats = page.get_by_label('Seats').first
+    await seats.fill('5')
+    await seats.blur()
+    await expect(page.get_by_text('$500.00 for 5 seats per year')).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / 'billing-plans.png', full_page=True)
+    await page.get_by_role('button', name='Select Flexible').click()
+    await expect(page.get_by_role('button', name='Continue')).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / 'billing-stepper-seats.png')
+    await page.get_by_role('button', name='Continue').click()
+    await expect(page.get_by_role('button', name='Proceed to checkout')).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / 'billing-stepper-review.png')
+    await page.get_by_role('button', name='Proceed to checkout').click()
+    await expect(page.get_by_label('Card number')).to_be_visible()
+
+
+async def pay(page: Page, card: str) -> None:
+    await page.get_by_label('Card number').fill(card)
+    await page.get_by_label('Expiration').fill('12 / 34')
+    await page.get_by_label('CVC').fill('123')
+    await page.get_by_label('Cardholder name').fill('Olga Owner')
+    await page.get_by_role('button', name='Subscribe').click()
+
+
+@pytest.mark.parametrize('first_card', ['4000 0000 0000 0002'])
+async def test_a_trial_admin_buys_flexible_yearly_for_5_seats(live_server: LiveServer, browser, first_card) -> None:
+    page = await logged_in(live_server, browser)
+    subscription = page.get_by_label('Subscription', exact=True)
+    await expect(subscription.get_by_text('Trial: 14 days left')).to_be_visible()
+    await expect(page.get_by_role('button', name='Subscription settings')).to_have_count(0)
+
+    await choose_flexible_yearly_5_seats(page)
+    await pay(page, first_card)  # declined: the page says so, nothing is created
+    await expect(page.get_by_text('Your card was declined.')).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / 'billing-checkout-declined.png')
+
+    await pay(page, '4242 4242 4242 4242')
+    await expect(page.get_by_text('Your subscription is Active.')).to_be_visible(timeout=15_000)
+    await page.screenshot(path=ARTIFACTS / 'billing-confirmation.png')
+    await page.get_by_role('link', name='Back to administration').click()
+
+    await expect(subscription.get_by_text('Flexible')).to_be_visible()
+    await expect(subscription.get_by_text('Active')).to_be_visible()
+    await expect(subscription.get_by_text('1 of 5 used')).to_be_visible()
+    await expect(subscription.get_by_text('Renews on')).to_be_visible()
+    await expect(subscription.get_by_text('Tokens')).to_be_visible()
+    await expect(subscription.get_by_text('0', exact=True)).to_be_visible()
+    await expect(page.get_by_role('button', name='Subscription settings')).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / 'billing-active-subscription.png', full_page=True)
+
+
+async def test_cancelling_checkout_returns_to_the_plans_with_nothing_changed(live_server: LiveServer, browser) -> None:
+    page = await logged_in(live_server, browser)
+    await choose_flexible_yearly_5_seats(page)
+    await page.get_by_role('link', name='Cancel').click()
+    await expect(page.get_by_text('Checkout was cancelled. Nothing was charged and nothing changed.')).to_be_visible()
+    await expect(page.get_by_role('button', name='Select Flexible')).to_be_visible()
+    await page.goto(f'{live_server.url}/admin')
+    await expect(page.get_by_text('Trial: 14 days left')).to_be_visible()

@@ -25,6 +25,7 @@ def build(settings: Settings) -> Services:
     emulator_app = mount_stripe_emulator(settings) if settings.offline_billing else None
     emulator = emulator_app.state.emulator if emulator_app else None
     services = Services.build(settings, emulator_app=emulator_app)
+    app.state.services = services  # for operators' scripts and the tests, which inspect the running graph
     nicegui_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -100,6 +100,8 @@ def format_money(amount: int, currency: str) -> str:
 
 def _plan(plan_id: str, values: dict) -> Plan:
     where = f'plans.{plan_id}'
+    if not isinstance(values, dict):
+        raise PlanCatalogError(f'{where} must be a table ([plans.{plan_id}])')
     if not plan_id.isidentifier() or not plan_id.islower():
         raise PlanCatalogError(f'{where}: the plan id must be lower-case letters, digits and underscores')
     currency = _text(values, 'currency', where).lower()
@@ -153,7 +155,7 @@ def _money(values: dict, field: str, where: str, currency: str) -> int:
         amount = Decimal(str(value)) if isinstance(value, int | float) and not isinstance(value, bool) else None
     except InvalidOperation:
         amount = None
-    if amount is None or amount <= 0:
+    if amount is None or not amount.is_finite() or amount <= 0:
         raise PlanCatalogError(f'{where}.{field} must be a positive price, e.g. 12.50')
     minor = amount if currency in ZERO_DECIMAL else amount * 100
     if minor != minor.to_integral_value():

@@ -119,16 +119,23 @@ async def db(portico_env: Settings) -> AsyncIterator[Settings]:
 
 
 @pytest.fixture
-async def services(db: Settings):
-    """The service graph for tests without pages, billing through the Stripe emulator in-process."""
-    from services.container import Services
+def emulator_app(portico_env: Settings):
+    """The Stripe emulator as the portal builds it offline (not mounted: the gateway calls it in-process)."""
     from stripe_emulator import EmulatorConfig, create_app
 
-    emulator_app = create_app(EmulatorConfig(data_dir=db.data_dir, base_url=db.base_url))
+    emulator_app = create_app(EmulatorConfig(data_dir=portico_env.data_dir, base_url=portico_env.base_url))
+    yield emulator_app
+    emulator_app.state.emulator.close()
+
+
+@pytest.fixture
+async def services(db: Settings, emulator_app):
+    """The service graph for tests without pages, billing through the Stripe emulator in-process."""
+    from services.container import Services
+
     built = Services.build(db, emulator_app=emulator_app)
     await built.billing.sync_catalog()
-    yield built
-    emulator_app.state.emulator.close()
+    return built
 
 
 @dataclass

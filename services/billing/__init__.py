@@ -51,7 +51,6 @@ class Billing:
         self.catalog = catalog
         self.gateway = gateway
         self.events = events
-        self._prices: dict[str, str] = {}
 
     # ----- reading the mirror -------------------------------------------------------------------------------
 
@@ -119,7 +118,6 @@ class Billing:
             and current['currency'] == plan.currency
             and recurring.get('interval') == interval
         ):
-            self._prices[lookup_key] = current['id']
             return []
         params = {
             'product': plan.product_id,
@@ -131,23 +129,23 @@ class Billing:
         }
         if interval:
             params['recurring'] = {'interval': interval}
-        # The key names the amount, so a retry reuses the price and a changed price gets a new one.
-        key = f'portico-price-{lookup_key}-{plan.currency}-{amount}'
+        # The key names the amount and the price it replaces: a retry reuses the new price, and changing an
+        # amount back later makes a fresh price instead of replaying the archived one.
+        replaced = current['id'] if current else 'none'
+        key = f'portico-price-{lookup_key}-{plan.currency}-{amount}-after-{replaced}'
         created = await self.gateway.call('prices', 'create', key=key, **params)
         if current and current['id'] != created['id']:
             await self.gateway.call('prices', 'update', current['id'], active=False)
-        self._prices[lookup_key] = created['id']
         return [f'{"replaced" if current else "created"} price {lookup_key} ({format_money(amount, plan.currency)})']
 
     async def price_id(self, lookup_key: str) -> str:
-        if lookup_key not in self._prices:
-            found = await self.gateway.call('prices', 'list', lookup_keys=[lookup_key], active=True, limit=1)
-            if not found['data']:
-                raise ValidationFailed(
-                    {'plan': f'The price {lookup_key} is not in Stripe yet. Run `python main.py stripe-sync`.'}
-                )
-            self._prices[lookup_key] = found['data'][0]['id']
-        return self._prices[lookup_key]
+        """The active price of a lookup key, asked of Stripe each time: stripe-sync may have replaced it."""
+        found = await self.gateway.call('prices', 'list', lookup_keys=[lookup_key], active=True, limit=1)
+        if not found['data']:
+            raise ValidationFailed(
+                {'plan': f'The price {lookup_key} is not in Stripe yet. Run `python main.py stripe-sync`.'}
+            )
+        return found['data'][0]['id']
 
     # ----- the customer -------------------------------------------------------------------------------------
 
@@ -224,15 +222,23 @@ class Billing:
             raise PermissionDenied('This checkout belongs to another organization.')
         if checkout['status'] != 'complete':
             return checkout['status']
+        subscription = None
         if checkout['mode'] == 'subscription' and checkout.get('subscription'):
             subscription = await self.gateway.call('subscriptions', 'retrieve', checkout['subscription'])
-            await self._write_subscription(subscription, organization_id=owner)
         try:
+            # One transaction: the mirror, the once-only guard and the effects land together or not at all.
             async with in_transaction():
-                await CheckoutFulfillment.create(session_id=session_id, organization_id=owner, mode=checkout['mode'])
-                await self._fulfill_effects(checkout, owner)
+                if subscription is not None:
+                    await self._write_subscription(subscription, organization_id=owner)
+                if not await CheckoutFulfillment.exists(session_id=session_id):
+                    await CheckoutFulfillment.create(
+                        session_id=session_id, organization_id=owner, mode=checkout['mode']
+                    )
+                    await self._fulfill_effects(checkout, owner)
         except IntegrityError:
-            pass  # fulfilled before: by the other of webhook and return page, or by a retry
+            # The webhook and the return page arrived together; the other one fulfilled it.
+            if not await CheckoutFulfillment.exists(session_id=session_id):
+                raise
         self.events.publish(billing_changed(owner))
         return 'complete'
 

@@ -1,0 +1,108 @@
+"""The Subscription section through the simulated user: trial, live updates from webhooks, no Stripe calls to render."""
+
+import asyncio
+
+import stripe
+from nicegui import app
+from nicegui.testing import User as UserSim
+from starlette.routing import Mount
+
+from db.models import SubscriptionMirror
+from tests.helpers import create_admin, log_in
+
+
+def running_services():
+    return app.state.services
+
+
+async def settled(gateway) -> int:
+    """Wait until start-up work (the catalog sync, the resync) has stopped calling Stripe."""
+    while True:
+        before = gateway.calls
+        await asyncio.sleep(0.3)
+        if gateway.calls == before:
+            return before
+
+
+def emulator_client() -> stripe.StripeClient:
+    """A script's view of the mounted emulator, through the real SDK, in-process."""
+    mount = next(route for route in app.routes if isinstance(route, Mount) and route.path == '/emulator/stripe')
+    from services.billing.gateway import _InProcessHTTPClient
+
+    return stripe.StripeClient(
+        mount.app.state.emulator.api_key,
+        base_addresses={'api': 'http://emulator'},
+        http_client=_InProcessHTTPClient(mount.app),
+    )
+
+
+async def subscribe_behind_the_portals_back(organization_id: int, seats: int = 4) -> None:
+    """As if someone subscribed in Stripe's dashboard: only the webhook tells Portico."""
+    client = emulator_client()
+    services = running_services()
+    account = await services.billing.ensure_customer(await _organization(organization_id))
+    pm = await client.v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': 'tok_visa'}})
+    await client.v1.payment_methods.attach_async(pm.id, params={'customer': account.stripe_customer_id})
+    price = await services.billing.price_id('portico_professional_monthly')
+    await client.v1.subscriptions.create_async(
+        params={
+            'customer': account.stripe_customer_id,
+            'items': [{'price': price, 'quantity': seats}],
+            'default_payment_method': pm.id,
+            'metadata': {'organization_id': str(organization_id)},
+        }
+    )
+
+
+async def _organization(organization_id: int):
+    from db.models import Organization
+
+    return await Organization.get(id=organization_id)
+
+
+async def test_a_trial_organization_sees_its_trial_and_choose_subscription(user: UserSim) -> None:
+    admin = await create_admin()
+    await log_in(user, admin.email)
+    await user.should_see('Trial: 14 days left')
+    await user.should_see('1 of 3 used')
+    await user.should_see('Choose subscription')
+    await user.should_not_see('Subscription settings')
+
+
+async def test_an_open_page_updates_live_when_the_webhook_lands(user: UserSim) -> None:
+    admin = await create_admin()
+    await log_in(user, admin.email)
+    await user.should_see('Trial: 14 days left')
+    await subscribe_behind_the_portals_back(admin.organization_id, seats=4)
+    # The emulator delivers customer.subscription.created to POST /stripe/webhook; nobody reloads the page.
+    await user.should_see('Professional', retries=60)
+    await user.should_see('1 of 4 used', retries=20)
+    await user.should_see('Renews on')
+    assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).seats == 4
+
+
+async def test_pages_make_no_stripe_calls_while_rendering(user: UserSim) -> None:
+    admin = await create_admin()
+    await log_in(user, admin.email)
+    await subscribe_behind_the_portals_back(admin.organization_id)
+    await user.should_see('Professional', retries=60)
+    gateway = running_services().billing.gateway
+    before = await settled(gateway)
+    for path in ('/admin', '/admin/subscriptions', '/help', '/admin'):
+        await user.open(path)
+    await user.should_see('Administration portal')
+    assert gateway.calls == before
+
+
+async def test_resync_rebuilds_the_mirror_and_reports_what_differed(user: UserSim) -> None:
+    admin = await create_admin()
+    await log_in(user, admin.email)
+    await subscribe_behind_the_portals_back(admin.organization_id, seats=4)
+    await user.should_see('1 of 4 used', retries=60)
+    await SubscriptionMirror.filter(organization_id=admin.organization_id).update(seats=9)  # drifted
+    services = running_services()
+    from tests.helpers import session_of
+
+    differences = await services.billing.resync(session=session_of(admin))
+    assert differences == ['seats: 9 → 4']
+    assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).seats == 4

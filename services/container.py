@@ -6,6 +6,7 @@ from typing import Any
 
 from services.billing import Billing
 from services.billing.gateway import StripeGateway
+from services.billing.manage import BillingManager
 from services.events import EventBus
 from services.mail import Mailer
 from services.plans import Catalog, load_catalog
@@ -22,6 +23,7 @@ class Services:
     events: EventBus
     users: UserDirectory
     billing: Billing
+    manager: BillingManager
 
     @classmethod
     def build(cls, settings: Settings, *, emulator_app: Any = None, catalog: Catalog | None = None) -> 'Services':
@@ -36,12 +38,14 @@ class Services:
             gateway = StripeGateway.for_stripe(
                 secret_key=settings.stripe_secret_key, webhook_secret=settings.stripe_webhook_secret
             )
+        billing = Billing(
+            settings=settings, catalog=catalog or load_catalog(PLANS_FILE), gateway=gateway, events=events
+        )
         return cls(
             settings=settings,
             mailer=mailer,
             events=events,
             users=UserDirectory(settings=settings, mailer=mailer, events=events),
-            billing=Billing(
-                settings=settings, catalog=catalog or load_catalog(PLANS_FILE), gateway=gateway, events=events
-            ),
+            billing=billing,
+            manager=BillingManager(billing),
         )

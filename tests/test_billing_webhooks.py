@@ -3,57 +3,17 @@
 Events are the emulator's own, signed the way Stripe signs them, and handed to POST /stripe/webhook's service.
 """
 
-import json
 import time
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
-import stripe
 
 from db.models import BillingAccount, CheckoutFulfillment, StripeEvent, SubscriptionMirror
 from services.billing import webhooks
 from services.container import Services
 from services.events import billing_changed
+from tests.billing_helpers import bought, deliver, events_of, pay, signed
 from tests.helpers import create_admin, session_of
-
-
-def signed(services: Services, event: dict, *, timestamp: int | None = None) -> tuple[bytes, str]:
-    payload = json.dumps(event, default=str).encode()
-    header = stripe.WebhookSignature.generate_signature_header(
-        payload.decode(), services.billing.gateway.webhook_secret, timestamp=timestamp or int(time.time())
-    )
-    return payload, header
-
-
-async def deliver(services: Services, event: dict, **signing) -> webhooks.WebhookResult:
-    payload, header = signed(services, event, **signing)
-    return await webhooks.receive(services.billing, payload, header)
-
-
-async def events_of(services: Services, kind: str) -> list[dict]:
-    """The emulator's events of one type, oldest first."""
-    page = await services.billing.gateway.call('events', 'list', type=kind, limit=100)
-    return list(reversed(page['data']))
-
-
-async def pay(emulator_app, url: str, card: str = '4242 4242 4242 4242') -> httpx.Response:
-    """Submit the hosted checkout page's form, as the browser does."""
-    transport = httpx.ASGITransport(app=emulator_app)
-    async with httpx.AsyncClient(transport=transport, base_url='http://emulator') as client:
-        path = urlsplit(url).path.removeprefix('/emulator/stripe')
-        form = {'card_number': card, 'expiry': '12 / 34', 'cvc': '123', 'name': 'Pat Payer'}
-        return await client.post(path, data=form)
-
-
-async def bought(services: Services, emulator_app, *, seats: int = 2, plan: str = 'flexible'):
-    """An organization that went through checkout; returns (admin, checkout session id)."""
-    admin = await create_admin()
-    url = await services.billing.start_checkout(session=session_of(admin), plan_id=plan, interval='month', seats=seats)
-    response = await pay(emulator_app, url)
-    assert response.status_code == 303, response.text
-    session_id = response.headers['location'].split('session_id=')[1]
-    return admin, session_id
 
 
 async def test_every_event_delivered_twice_is_handled_once(services: Services, emulator_app) -> None:

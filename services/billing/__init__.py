@@ -98,8 +98,9 @@ class Billing:
         fields = {'name': plan.name, 'description': plan.description, 'metadata': {'portico_plan': plan.id}}
         found = await self.gateway.call('products', 'list', ids=[plan.product_id], limit=1)
         if not found['data']:
-            await self.gateway.call('products', 'create', id=plan.product_id, key=f'portico-product-{plan.id}',
-                                    **fields)  # fmt: skip
+            await self.gateway.call(
+                'products', 'create', id=plan.product_id, key=f'portico-product-{plan.id}', **fields
+            )
             return [f'created product {plan.product_id}']
         product = found['data'][0]
         if (product['name'], product.get('description'), product.get('active')) != (plan.name, plan.description, True):
@@ -204,10 +205,17 @@ class Billing:
             subscription_data={'metadata': metadata},
         )
         await audit.record(
-            actor=admin, action='billing.checkout_started', target_type='subscription', target_label=plan.name,
-            after={'plan': plan.name, 'interval': interval, 'seats': seats,
-                   'total': format_money(plan.price(interval) * seats, plan.currency)},
-        )  # fmt: skip
+            actor=admin,
+            action='billing.checkout_started',
+            target_type='subscription',
+            target_label=plan.name,
+            after={
+                'plan': plan.name,
+                'interval': interval,
+                'seats': seats,
+                'total': format_money(plan.price(interval) * seats, plan.currency),
+            },
+        )
         return checkout['url']
 
     async def fulfill_checkout(self, session_id: str, *, organization_id: int | None = None) -> str:
@@ -225,6 +233,8 @@ class Billing:
         subscription = None
         if checkout['mode'] == 'subscription' and checkout.get('subscription'):
             subscription = await self.gateway.call('subscriptions', 'retrieve', checkout['subscription'])
+        if checkout['mode'] == 'setup' and checkout.get('setup_intent'):
+            await self._default_card_if_none(checkout)
         try:
             # One transaction: the mirror, the once-only guard and the effects land together or not at all.
             async with in_transaction():
@@ -244,8 +254,27 @@ class Billing:
 
     async def _fulfill_effects(self, checkout: dict, organization_id: int) -> None:
         """What a completed session does beyond the mirror, inside the fulfilment's transaction."""
+        from services.billing.manage import credit_tokens
+
         if checkout['mode'] == 'subscription':
             await BillingAccount.filter(organization_id=organization_id).update(revision=_next_revision())
+        elif checkout['mode'] == 'payment' and checkout['metadata'].get('purpose') == 'tokens':
+            await credit_tokens(organization_id=organization_id, checkout=checkout)
+
+    async def _default_card_if_none(self, checkout: dict) -> None:
+        """A card saved through setup-mode Checkout becomes the customer's default when there was none."""
+        intent_id = checkout['setup_intent']
+        intent = await self.gateway.call(
+            'setup_intents', 'retrieve', intent_id if isinstance(intent_id, str) else intent_id['id']
+        )
+        customer = await self.gateway.call('customers', 'retrieve', checkout['customer'])
+        if intent.get('payment_method') and not (customer.get('invoice_settings') or {}).get('default_payment_method'):
+            await self.gateway.call(
+                'customers',
+                'update',
+                checkout['customer'],
+                invoice_settings={'default_payment_method': intent['payment_method']},
+            )
 
     # ----- the mirror ---------------------------------------------------------------------------------------
 
@@ -312,9 +341,11 @@ class Billing:
         admin = await require_admin(session)
         differences = await self.resync_organization(admin.organization_id)
         await audit.record(
-            actor=admin, action='billing.resynced', target_type='subscription',
+            actor=admin,
+            action='billing.resynced',
+            target_type='subscription',
             after={'differences': differences or ['none']},
-        )  # fmt: skip
+        )
         return differences
 
     async def resync_organization(self, organization_id: int) -> list[str]:
@@ -383,8 +414,16 @@ def _customer_fields(organization: Organization) -> dict:
 def _comparable(mirror: SubscriptionMirror | None) -> dict:
     if mirror is None:
         return {}
-    fields = ('stripe_subscription_id', 'plan_id', 'interval', 'status', 'seats', 'current_period_end',
-              'cancel_at_period_end', 'cancel_at')  # fmt: skip
+    fields = (
+        'stripe_subscription_id',
+        'plan_id',
+        'interval',
+        'status',
+        'seats',
+        'current_period_end',
+        'cancel_at_period_end',
+        'cancel_at',
+    )
     return {field: getattr(mirror, field) for field in fields}
 
 

@@ -1,0 +1,59 @@
+"""Steps the billing tests share: paying on the emulator's hosted page, signed webhooks, a subscribed org."""
+
+import json
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import stripe
+
+from services.billing import webhooks
+from services.container import Services
+from tests.helpers import create_admin, session_of
+
+
+def signed(services: Services, event: dict, *, timestamp: int | None = None) -> tuple[bytes, str]:
+    payload = json.dumps(event, default=str).encode()
+    header = stripe.WebhookSignature.generate_signature_header(
+        payload.decode(), services.billing.gateway.webhook_secret, timestamp=timestamp or int(time.time())
+    )
+    return payload, header
+
+
+async def deliver(services: Services, event: dict, **signing) -> webhooks.WebhookResult:
+    payload, header = signed(services, event, **signing)
+    return await webhooks.receive(services.billing, payload, header)
+
+
+async def events_of(services: Services, kind: str) -> list[dict]:
+    """The emulator's events of one type, oldest first."""
+    page = await services.billing.gateway.call('events', 'list', type=kind, limit=100)
+    return list(reversed(page['data']))
+
+
+async def pay(emulator_app, url: str, card: str = '4242 4242 4242 4242') -> httpx.Response:
+    """Submit the hosted checkout page's form, as the browser does."""
+    transport = httpx.ASGITransport(app=emulator_app)
+    async with httpx.AsyncClient(transport=transport, base_url='http://emulator') as client:
+        path = urlsplit(url).path.removeprefix('/emulator/stripe')
+        form = {'card_number': card, 'expiry': '12 / 34', 'cvc': '123', 'name': 'Pat Payer'}
+        return await client.post(path, data=form)
+
+
+async def bought(
+    services: Services, emulator_app, *, seats: int = 2, plan: str = 'flexible', interval: str = 'month', admin=None
+):
+    """An organization that went through checkout; returns (admin, checkout session id)."""
+    admin = admin or await create_admin()
+    url = await services.billing.start_checkout(session=session_of(admin), plan_id=plan, interval=interval, seats=seats)
+    response = await pay(emulator_app, url)
+    assert response.status_code == 303, response.text
+    session_id = response.headers['location'].split('session_id=')[1]
+    return admin, session_id
+
+
+async def subscribed(services: Services, emulator_app, *, plan: str = 'flexible', seats: int = 2, **kwargs):
+    """An organization with a live subscription in the mirror; returns its admin."""
+    admin, session_id = await bought(services, emulator_app, plan=plan, seats=seats, **kwargs)
+    assert await services.billing.fulfill_checkout(session_id) == 'complete'
+    return admin

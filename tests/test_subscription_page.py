@@ -24,9 +24,17 @@ async def settled(gateway) -> int:
             return before
 
 
+def mounted_emulator():
+    return _mount().app.state.emulator
+
+
+def _mount() -> Mount:
+    return next(route for route in app.routes if isinstance(route, Mount) and route.path == '/emulator/stripe')
+
+
 def emulator_client() -> stripe.StripeClient:
     """A script's view of the mounted emulator, through the real SDK, in-process."""
-    mount = next(route for route in app.routes if isinstance(route, Mount) and route.path == '/emulator/stripe')
+    mount = _mount()
     from services.billing.gateway import _InProcessHTTPClient
 
     return stripe.StripeClient(
@@ -87,6 +95,7 @@ async def test_pages_make_no_stripe_calls_while_rendering(user: UserSim) -> None
     await subscribe_behind_the_portals_back(admin.organization_id)
     await user.should_see('Professional', retries=60)
     gateway = running_services().billing.gateway
+    await mounted_emulator().drain()
     before = await settled(gateway)
     for path in ('/admin', '/admin/subscriptions', '/help', '/admin'):
         await user.open(path)
@@ -99,6 +108,7 @@ async def test_resync_rebuilds_the_mirror_and_reports_what_differed(user: UserSi
     await log_in(user, admin.email)
     await subscribe_behind_the_portals_back(admin.organization_id, seats=4)
     await user.should_see('1 of 4 used', retries=60)
+    await mounted_emulator().drain()  # every webhook is in, so none overwrites the drift below
     await SubscriptionMirror.filter(organization_id=admin.organization_id).update(seats=9)  # drifted
     services = running_services()
     from tests.helpers import session_of

@@ -89,6 +89,8 @@ def serve(settings: Settings) -> None:
         show=False,
         favicon='🏛',
         show_welcome_message=False,
+        # Per-connection compression state costs ~300 KB per open page; an admin portal's updates are small.
+        ws_per_message_deflate=False,
     )
 
 

@@ -39,6 +39,9 @@ class SubscriptionActions:
     subscription_menu: Callable[[BillingOverview], list[MenuEntry]] = lambda overview: []
     add_seats: Callable[[], object] | None = None
     add_tokens: Callable[[], object] | None = None
+    token_history: Callable[[], object] | None = None
+    # Told the overview at each render, so the dialogs open with what the section shows.
+    remember: Callable[[BillingOverview], None] = lambda overview: None
 
 
 class SubscriptionSection(ui.card):
@@ -57,6 +60,7 @@ class SubscriptionSection(ui.card):
     @ui.refreshable_method
     def content(self) -> None:
         overview = self.overview
+        self.actions.remember(overview)
         subscription = overview.subscription
         with ui.row().classes('w-full items-center'):
             ui.label('Subscription').classes('text-h6')
@@ -92,6 +96,8 @@ class SubscriptionSection(ui.card):
                 ui.label(f'{overview.token_balance:,}').mark('subscription-tokens')
                 if self.actions.add_tokens:
                     ui.button('+ Add tokens', on_click=self.actions.add_tokens).props('flat dense no-caps')
+                if self.actions.token_history:
+                    ui.button('Token history', on_click=self.actions.token_history).props('flat dense no-caps')
 
     def _trial_fields(self) -> None:
         overview = self.overview

@@ -22,8 +22,9 @@ def register(services: Services) -> None:
     test_mode = services.settings.offline_billing
     users = services.users
 
-    @ui.page('/admin')
-    async def admin_page() -> RedirectResponse | None:
+    # Many admins opening the portal at once share one event loop: give slow builds time rather than a 500.
+    @ui.page('/admin', response_timeout=30)
+    async def admin_page(checkout_session: str | None = None) -> RedirectResponse | None:
         page_session = current_session()
         try:
             admin = await require_admin(page_session)
@@ -95,6 +96,13 @@ def register(services: Services) -> None:
                 await refresh_users()
 
         _follow_changes(services, page_session, organization, refresh_users, refresh_billing)
+        if checkout_session:
+            # Back from a token purchase or a new card: fulfil here too, in case Stripe's webhook is late or lost.
+            status = await load(
+                lambda _: services.billing.fulfill_checkout(checkout_session, organization_id=organization.id)
+            )
+            if status == 'complete':
+                ui.notify('Checkout complete. Thank you!', type='positive')
         return None
 
 

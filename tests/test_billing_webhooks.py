@@ -160,3 +160,18 @@ async def test_seats_come_from_the_subscription_once_it_is_live(services: Servic
     assert await services.users.seat_limit(admin.organization_id) == 3
     await services.billing.fulfill_checkout(session_id)
     assert await services.users.seat_limit(admin.organization_id) == 7
+
+
+async def test_organization_edits_update_the_stripe_customer(services: Services, emulator_app) -> None:
+    from services.organizations import update_organization
+
+    admin, _ = await bought(services, emulator_app)
+    values = {'name': 'Renamed B.V.', 'billing_email': 'ap@renamed.example', 'address_line1': 'Dam 1',
+              'postal_code': '1012 JS', 'city': 'Amsterdam', 'country': 'NL', 'tax_id': 'NL123456789B01'}  # fmt: skip
+    saved = await update_organization(session=session_of(admin), organization_id=admin.organization_id, values=values)
+    await services.billing.update_customer(saved)
+    account = await BillingAccount.get(organization_id=admin.organization_id)
+    customer = await services.billing.gateway.call('customers', 'retrieve', account.stripe_customer_id)
+    assert (customer['name'], customer['email']) == ('Renamed B.V.', 'ap@renamed.example')
+    assert customer['address']['city'] == 'Amsterdam' and customer['address']['country'] == 'NL'
+    assert customer['metadata']['tax_id'] == 'NL123456789B01'

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from nicegui import background_tasks, ui
+from nicegui import background_tasks, events, ui
 
 from components.forms import show_errors
 from services.billing.manage import MAX_TOKEN_PACKS
@@ -51,13 +51,15 @@ def open_edit_subscription(
         fields = {
             'plan': ui.select(names, label='Plan', value=current_plan_id if current_plan_id in by_id else None),
             'interval': ui.select(INTERVALS, label='Billing interval', value=current_interval),
-            'seats': ui.number('Seats', value=current_seats, step=1, precision=0),
+            'seats': _whole_field('Seats', value=current_seats),
         }
         for element in fields.values():
             element.classes('w-full')
 
         def fit_seats() -> None:
-            plan = by_id[fields['plan'].value]
+            plan = by_id.get(fields['plan'].value)
+            if plan is None:
+                return
             low = max(plan.min_seats, seats_in_use)
             fields['seats'].props['hint'] = f'{plan.name}: {low} to {plan.max_seats} seats, {seats_in_use} in use'
             fields['seats'].max, fields['seats'].min = plan.max_seats, low  # moves the value into the plan's range
@@ -78,9 +80,8 @@ def open_edit_subscription(
                 return None
             return plan.id, fields['interval'].value, seats
 
-        if fields['plan'].value:
-            fit_seats()
-        fields['plan'].on_value_change(lambda e: e.value and fit_seats())
+        fit_seats()
+        fields['plan'].on_value_change(fit_seats)
         _ChangeForm(
             dialog,
             fields,
@@ -104,7 +105,7 @@ def open_add_seats(
     room = max_seats - current_seats
     with _dialog('Add seats') as dialog:
         ui.label(f'You have {current_seats} seats; your plan allows up to {max_seats}.').classes('text-grey-8')
-        field = ui.number('Seats to add', value=1, min=1, max=max(room, 1), step=1, precision=0).classes('w-full')
+        field = _whole_field('Seats to add', value=1, low=1, high=max(room, 1))
         fields = {'seats_to_add': field}
 
         def chosen() -> tuple[int] | None:
@@ -133,7 +134,7 @@ def open_add_tokens(
     with _dialog('Add tokens') as dialog:
         price = format_money(pack_price, currency)
         ui.label(f'Tokens come in packs of {pack_size:,} for {price} each.').classes('text-grey-8')
-        quantity = ui.number('Quantity', value=1, min=1, max=MAX_TOKEN_PACKS, step=1, precision=0).classes('w-full')
+        quantity = _whole_field('Quantity', value=1, low=1, high=MAX_TOKEN_PACKS)
         tokens = ui.label()
         total = ui.label().classes('text-weight-medium')
         with ui.row().classes('w-full justify-end'):
@@ -347,7 +348,10 @@ class PaymentMethodsDialog:
                     ui.button('Edit', on_click=lambda: self._edit(card)).props('flat dense no-caps')
                     if not card.is_default:
                         ui.button(
-                            'Make default', on_click=lambda e: self._act(e.sender, lambda: self.make_default(card.id))
+                            'Make default',
+                            on_click=lambda e: self._act(
+                                e.sender, lambda: self.make_default(card.id), f'{name} is now the default.'
+                            ),
                         ).props('flat dense no-caps')
                     ui.button('Remove', on_click=lambda: self._ask_removal(card.id)).props('flat dense no-caps')
             if self.removing == card.id:
@@ -355,14 +359,16 @@ class PaymentMethodsDialog:
                     ui.label(f'Remove {name}?')
                     ui.button('Keep', on_click=lambda: self._ask_removal(None)).props('flat dense no-caps')
                     ui.button(
-                        'Remove', color='negative', on_click=lambda e: self._act(e.sender, lambda: self.remove(card.id))
+                        'Remove',
+                        color='negative',
+                        on_click=lambda e: self._act(e.sender, lambda: self.remove(card.id), f'{name} was removed.'),
                     ).props('dense no-caps')
 
     def _ask_removal(self, card_id: str | None) -> None:
         self.removing = card_id
         self._render()
 
-    async def _act(self, button: ui.button, action: Callable[[], Awaitable[object | None]]) -> None:
+    async def _act(self, button: ui.button, action: Callable[[], Awaitable[object | None]], success: str) -> None:
         if not button.enabled:
             return
         with _busy(self.dialog):
@@ -370,9 +376,10 @@ class PaymentMethodsDialog:
         if done is None:
             self._ask_removal(None)  # refused: the same cards again, without the question
         else:
+            ui.notify(success, type='positive')
             await self.reload()
 
-    async def _add(self, event) -> None:
+    async def _add(self, event: events.ClickEventArguments) -> None:
         if not event.sender.enabled:
             return
         with _busy(self.dialog):
@@ -387,7 +394,7 @@ class PaymentMethodsDialog:
         with _dialog('Edit payment method') as dialog:
             ui.label(f'{_brand(card.brand)} •••• {card.last4}').classes('text-grey-8')
             with ui.row().classes('w-full no-wrap'):
-                fields = {
+                fields = {  # NiceGUI's validation clears a field's message as soon as it is edited
                     'exp_month': ui.number('Expiration month', value=card.exp_month, min=1, max=12, precision=0),
                     'exp_year': ui.number(
                         'Expiration year', value=card.exp_year, min=this_year, max=this_year + 20, precision=0
@@ -514,12 +521,12 @@ class _ChangeForm:
 
 @contextmanager
 def _dialog(title: str, *, width: str = '30rem') -> Iterator[ui.dialog]:
-    """A dialog named `title` for screen readers and tests, deleted once it has been closed."""
+    """A dialog named `title` for screen readers and tests, deleted as soon as it is closed."""
     # Created at the page's top level: a dialog opened from the cogwheel menu must outlive the menu being re-rendered.
     with ui.context.client.layout:
         dialog = ui.dialog()
     dialog.props['aria-label'] = title
-    dialog.on('hide', dialog.delete)
+    dialog.on_value_change(lambda event: None if event.value else dialog.delete())
     with dialog, ui.card().style(f'width: {width}; max-width: 95vw'):
         ui.label(title).classes('text-h6').props('role=heading aria-level=2')
         yield dialog
@@ -536,10 +543,11 @@ def _busy(dialog: ui.dialog) -> Iterator[None]:
     try:
         yield
     finally:
-        dialog.props(remove='persistent')
-        for control in controls:
-            if not control.is_deleted:
-                control.enable()
+        if not dialog.is_deleted:
+            dialog.props(remove='persistent')
+            for control in controls:
+                if not control.is_deleted:  # a re-render may have replaced it
+                    control.enable()
 
 
 async def _submit(
@@ -581,6 +589,12 @@ def _charge(preview: 'ChangePreview', currency: str) -> None:
         with ui.row().classes('w-full no-wrap items-start bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
             ui.icon('warning')
             ui.label(preview.warning)
+
+
+def _whole_field(label: str, *, value: int, low: int | None = None, high: int | None = None) -> ui.number:
+    """A whole-number field whose messages this module sets itself: NiceGUI's own validation would clear them."""
+    field = ui.number(label, value=value, min=low, max=high, step=1, precision=0).without_auto_validation()
+    return field.classes('w-full')
 
 
 def _whole(value: float | None, low: int, high: int) -> int | None:

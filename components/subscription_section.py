@@ -4,6 +4,7 @@ A trial organization sees its trial and "Choose subscription"; a subscribed one 
 ("Subscription settings"). The section does no I/O: it calls the actions it is given.
 """
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,8 +55,11 @@ class SubscriptionSection(ui.card):
             self.content()
 
     def show(self, overview: BillingOverview) -> None:
+        """Show a newer overview; rebuilding only when what is shown changed keeps an open menu open."""
+        changed = _shown(overview) != _shown(self.overview)
         self.overview = overview
-        self.content.refresh()
+        if changed:
+            self.content.refresh()
 
     @ui.refreshable_method
     def content(self) -> None:
@@ -124,25 +128,52 @@ class SubscriptionSection(ui.card):
         overview = self.overview
         with ui.button(icon='settings').props('flat round aria-label="Subscription settings"'):
             ui.tooltip('Subscription settings')
-            with ui.menu():
+            with ui.menu() as outer:
                 for entry in self.actions.menu:
-                    ui.menu_item(entry.label, on_click=entry.on_click)
+                    _menu_item(entry.label, _closing(outer, entry.on_click))
                 name = overview.plan.name if overview.plan else overview.subscription.plan_id
                 entries = self.actions.subscription_menu(overview)
-                with ui.menu_item(name, auto_close=False).props('aria-haspopup=menu'):
+                with _menu_item(name, None).props('aria-haspopup=menu'):
                     with ui.item_section().props('side'):
                         ui.icon('keyboard_arrow_right')
                     with ui.menu().props('anchor="top end" self="top start"'):
                         for entry in entries:
-                            ui.menu_item(entry.label, on_click=entry.on_click)
+                            # Choosing in the sub-menu closes the whole menu, so it does not stay over the dialog.
+                            _menu_item(entry.label, _closing(outer, entry.on_click))
                 ui.separator()
-                ui.menu_item('Resync with Stripe', on_click=self._resync)
+                _menu_item('Resync with Stripe', _closing(outer, self._resync))
 
     async def _resync(self) -> None:
         differences = await self.actions.resync()
         if differences is not None:
             message = 'Resynced with Stripe: ' + '; '.join(differences) if differences else 'Already in sync.'
             ui.notify(message, type='positive', multi_line=True)
+
+
+def _menu_item(label: str, on_click: Callable | None) -> ui.menu_item:
+    item = ui.menu_item(label, on_click=on_click, auto_close=on_click is not None)
+    item.props('role=menuitem')  # inside role=menu, so screen readers announce menu items
+    return item
+
+
+def _closing(menu: ui.menu, action: Callable[[], object]) -> Callable:
+    async def choose() -> None:
+        menu.close()
+        result = action()
+        if inspect.isawaitable(result):
+            await result
+
+    return choose
+
+
+def _shown(overview: BillingOverview) -> tuple:
+    subscription = overview.subscription
+    mirrored = None
+    if subscription is not None:
+        mirrored = (subscription.stripe_subscription_id, subscription.plan_id, subscription.interval,
+                    subscription.status, subscription.seats, subscription.current_period_end,
+                    subscription.cancel_at_period_end, subscription.cancel_at)  # fmt: skip
+    return mirrored, overview.token_balance, overview.seats_used, overview.seat_limit, overview.trial_days_left
 
 
 def _end(subscription) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from fastapi.responses import RedirectResponse
 from nicegui import background_tasks, ui
+from nicegui.storage import request_contextvar
 
 from components.activity_log import ActivityLog
 from components.frame import frame
@@ -113,6 +114,9 @@ def _follow_changes(services: Services, page_session: Session, organization, ref
 
     def later(work) -> None:
         async def run() -> None:
+            # Elements built now remember the current request, and their clicks later act with its session: it
+            # must be this page's own request, not that of the admin (or webhook) whose change is being shown.
+            request_contextvar.set(client.request)
             with client:
                 await work()
 

@@ -68,6 +68,8 @@ def register(services: Services) -> None:
         admin, redirect = await admin_or_redirect()
         if redirect:
             return redirect
+        # check() also runs when a webhook lands, outside this page's request: it uses the session of the page.
+        page_session = current_session()
         with frame('Subscription', test_mode=test_mode, user_name=admin.name, on_logout=log_out):
             ui.label('Thank you!').classes('text-h4')
             status = ui.label('Waiting for Stripe to confirm your subscription…').classes('text-h6')
@@ -80,11 +82,15 @@ def register(services: Services) -> None:
             # The return page fulfils too, so the subscription shows even if Stripe's webhook is late or lost.
             try:
                 await billing.fulfill_checkout(session_id, organization_id=admin.organization_id)
-                overview = await billing.overview(session=current_session())
+                overview = await billing.overview(session=page_session)
             except ServiceError as error:
+                if status.is_deleted:
+                    return
                 status.text = str(error)
                 spinner.set_visibility(False)
                 return
+            if status.is_deleted:
+                return  # the admin has left the page
             if overview.subscribed and overview.subscription:
                 timer.cancel()
                 spinner.set_visibility(False)

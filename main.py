@@ -35,10 +35,11 @@ def build(settings: Settings) -> Services:
         async with open_database(settings.database_url), nicegui_lifespan(application):
             if emulator:
                 await emulator.start()
-            background_tasks.create(catch_up_with_stripe(services), name='catch up with Stripe')
+            catching_up = background_tasks.create(catch_up_with_stripe(services), name='catch up with Stripe')
             try:
                 yield
             finally:
+                catching_up.cancel()  # before the database closes under it
                 if emulator:
                     await emulator.stop()
                     emulator.close()

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import aiosqlite.core
 import asyncpg
 import httpx
 import pytest
@@ -28,6 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / 'tests' / 'artifacts'
 POSTGRES_URL = os.environ.get('DATABASE_URL', '') if os.environ.get('DATABASE_URL', '').startswith('postgres') else ''
 _ORIGINAL_LIFESPAN = app.router.lifespan_context
+
+
+class _DaemonThread(threading.Thread):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.daemon = True
+
+
+# A connection that a test leaves open (a page's background refresh still running when its app shuts down) must
+# not keep pytest alive after the summary: aiosqlite's worker threads are made daemons in the tests.
+aiosqlite.core.Thread = _DaemonThread
 
 
 class Databases:

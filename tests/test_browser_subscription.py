@@ -16,27 +16,13 @@ import httpx
 from playwright.async_api import Locator, Page, expect
 
 from tests.conftest import ARTIFACTS, LiveServer
-from tests.helpers import PASSWORD
+from tests.test_browser_billing import logged_in
 
 VISA = '4242 4242 4242 4242'
 MASTERCARD = '5555 5555 5555 4444'
 
 
 # ----- helpers -------------------------------------------------------------------------------------------------
-
-
-async def logged_in(live_server: LiveServer, browser, email: str = 'owner@example.com') -> Page:
-    created = live_server.cli(
-        'create-admin', '--organization', 'Buyer Org', '--name', 'Olga Owner', '--email', email, '--password', PASSWORD
-    )
-    assert created.returncode == 0, created.stderr
-    page = await browser.new_page(viewport={'width': 1280, 'height': 1000})
-    await page.goto(f'{live_server.url}/login')
-    await page.get_by_label('Email').fill(email)
-    await page.get_by_label('Password').fill(PASSWORD)
-    await page.get_by_role('button', name='Log in').click()
-    await expect(page.get_by_text('Administration portal')).to_be_visible()
-    return page
 
 
 async def pay(page: Page, card: str, *, button: str) -> None:

@@ -166,20 +166,11 @@ class UserList(ui.card):
             fields = _user_fields()
 
             async def add() -> None:
-                try:
-                    added = await self.actions.add(fields['name'].value, fields['email'].value, fields['role'].value)
-                except SeatsExhausted as refusal:
-                    show_errors(fields, None)
-                    seats_note.set_visibility(True)
-                    ui.notify(str(refusal), type='warning')
-                    return
-                except ValidationFailed as failure:
-                    show_errors(fields, failure)
-                    return
-                if added is not None:
-                    ui.notify(f'{added.name} was added. A set-password email is on its way.', type='positive')
-                    dialog.close()
-                    await self.reload()
+                await self._submit(
+                    dialog, fields, lambda: self.actions.add(*_values(fields)),
+                    lambda added: f'{added.name} was added. A set-password email is on its way.',
+                    seats_note=seats_note,
+                )  # fmt: skip
 
             _dialog_buttons(dialog, 'Add user', add)
         dialog.open()
@@ -190,20 +181,36 @@ class UserList(ui.card):
             fields = _user_fields(user)
 
             async def save() -> None:
-                try:
-                    saved = await self.actions.edit(
-                        user, fields['name'].value, fields['email'].value, fields['role'].value
-                    )
-                except ValidationFailed as failure:
-                    show_errors(fields, failure)
-                    return
-                if saved is not None:
-                    ui.notify(f'{saved.name} was saved.', type='positive')
-                    dialog.close()
-                    await self.reload()
+                await self._submit(
+                    dialog,
+                    fields,
+                    lambda: self.actions.edit(user, *_values(fields)),
+                    lambda saved: f'{saved.name} was saved.',
+                )
 
             _dialog_buttons(dialog, 'Save', save)
         dialog.open()
+
+    async def _submit(
+        self, dialog: ui.dialog, fields: dict, call, message, *, seats_note: ui.row | None = None
+    ) -> None:
+        """Send a user form: field errors go next to their fields; a success closes the dialog and reloads."""
+        try:
+            result = await call()
+        except SeatsExhausted as refusal:
+            if seats_note is None:
+                raise
+            show_errors(fields, None)
+            seats_note.set_visibility(True)
+            ui.notify(str(refusal), type='warning')
+            return
+        except ValidationFailed as failure:
+            show_errors(fields, failure)
+            return
+        if result is not None:
+            ui.notify(message(result), type='positive')
+            dialog.close()
+            await self.reload()
 
     def open_delete_dialog(self, user: User) -> None:
         with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
@@ -233,10 +240,14 @@ def _user_fields(user: User | None = None) -> dict[str, ui.element]:
     return fields
 
 
+def _values(fields: dict[str, ui.element]) -> tuple[str, str, str]:
+    return fields['name'].value, fields['email'].value, fields['role'].value
+
+
 def _dialog_buttons(dialog: ui.dialog, label: str, action: Callable, *, color: str = 'primary') -> None:
     with ui.row().classes('w-full justify-end'):
-        ui.button('Cancel', on_click=dialog.close).props('flat')
-        ui.button(label, on_click=action, color=color)
+        ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
+        ui.button(label, on_click=action, color=color).props('no-caps')
 
 
 def _when(moment: datetime | None) -> str:

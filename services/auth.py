@@ -118,10 +118,6 @@ async def require_admin(session: Session | None, *, organization_id: int | None 
     return user
 
 
-async def end_sessions(user_id: int) -> None:
-    await User.filter(id=user_id).update(session_epoch=F('session_epoch') + 1)
-
-
 async def issue_password_token(user: User, *, purpose: str, ttl: timedelta) -> str:
     """A fresh single-use token for `user`; older unused ones stop working."""
     token = secrets.token_urlsafe(32)

@@ -39,9 +39,6 @@ class EventBus:
                 # One broken page must not stop the others, nor undo the change that was published.
                 log.exception('subscriber of %s failed', topic)
 
-    def subscriber_count(self, topic: Hashable) -> int:
-        return len(self._subscribers.get(topic, ()))
-
 
 def users_changed(organization_id: int) -> tuple[str, int]:
     return ('users', organization_id)

@@ -66,7 +66,7 @@ class Billing:
             plan=plan,
             token_balance=account.token_balance if account else 0,
             seats_used=await User.filter(organization_id=organization.id, is_enabled=True).count(),
-            seat_limit=await seat_limit(organization.id, trial_seats=self.settings.trial_seats),
+            seat_limit=seats_allowed(subscription, trial_seats=self.settings.trial_seats),
             trial_days_left=self.trial_days_left(organization),
         )
 
@@ -381,6 +381,11 @@ class Billing:
 async def seat_limit(organization_id: int, *, trial_seats: int) -> int:
     """How many users may be enabled at once: the subscription's quantity, or the trial allowance without one."""
     subscription = await SubscriptionMirror.get_or_none(organization_id=organization_id)
+    return seats_allowed(subscription, trial_seats=trial_seats)
+
+
+def seats_allowed(subscription: SubscriptionMirror | None, *, trial_seats: int) -> int:
+    """The seat rule itself, for callers that already hold the mirror."""
     if subscription and subscription.status in LIVE_STATUSES:
         return subscription.seats
     return trial_seats

@@ -17,7 +17,7 @@ from db.models import BillingAccount, Organization, SubscriptionMirror, TokenLed
 from services import audit
 from services.auth import Session, require_admin
 from services.billing import LIVE_STATUSES, Billing, check_seats
-from services.billing.gateway import BillingUnavailable, PaymentFailed
+from services.billing.gateway import PaymentFailed
 from services.errors import PermissionDenied, ValidationFailed
 from services.events import billing_changed
 from services.plans import Plan, format_money
@@ -563,14 +563,3 @@ def _moment(timestamp: int | None) -> datetime:
 
 def _date(moment: datetime | None) -> str:
     return f'{moment:%B} {moment.day}, {moment.year}' if moment else '—'
-
-
-__all__ = [
-    'BillingManager',
-    'BillingUnavailable',
-    'Card',
-    'ChangePreview',
-    'InvoicePage',
-    'InvoiceRow',
-    'credit_tokens',
-]

@@ -92,6 +92,8 @@ def serve(settings: Settings) -> None:
         show_welcome_message=False,
         # Per-connection compression state costs ~300 KB per open page; an admin portal's updates are small.
         ws_per_message_deflate=False,
+        # SIGTERM must end the process promptly even if a page or a webhook is mid-request.
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -241,7 +241,7 @@ def live_server(portico_env: Settings, tmp_path: Path) -> Iterator[LiveServer]:
     yield LiveServer(url=url, env=env, process=process)
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
         raise

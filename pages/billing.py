@@ -74,12 +74,17 @@ def subscription_actions(services: Services, act) -> SubscriptionActions:
         if not current.subscribed:
             ui.navigate.to('/admin/subscriptions')  # a trial buys its seats with its first subscription
             return
+        seats = current.subscription.seats  # what the admin sees: a second click of the same request is a no-op
         dialogs.open_add_seats(
-            current_seats=current.subscription.seats,
-            max_seats=current.plan.max_seats if current.plan else current.subscription.seats,
+            current_seats=seats,
+            max_seats=current.plan.max_seats if current.plan else seats,
             currency=current.plan.currency if current.plan else 'usd',
-            preview=lambda count: act(lambda session: manager.preview_add_seats(session=session, seats_to_add=count)),
-            confirm=lambda count: act(lambda session: manager.add_seats(session=session, seats_to_add=count)),
+            preview=lambda count: act(
+                lambda session: manager.preview_add_seats(session=session, seats_to_add=count, from_seats=seats)
+            ),
+            confirm=lambda count: act(
+                lambda session: manager.add_seats(session=session, seats_to_add=count, from_seats=seats)
+            ),
         )
 
     def add_tokens() -> None:

@@ -53,18 +53,40 @@ async def test_a_double_clicked_confirm_and_a_retry_change_stripe_once(services:
     admin = await subscribed(services, emulator_app, plan='flexible', seats=2)
     me = session_of(admin)
     invoices_before = len(await invoices_of(services, admin))
+    # Both clicks come from one "+ Add seats" form, which asks for 1 seat on top of the 2 it showed.
     results = await asyncio.gather(
-        services.manager.add_seats(session=me, seats_to_add=1),
-        services.manager.add_seats(session=me, seats_to_add=1),
+        services.manager.add_seats(session=me, seats_to_add=1, from_seats=2),
+        services.manager.add_seats(session=me, seats_to_add=1, from_seats=2),
         return_exceptions=True,
     )
-    assert any(isinstance(result, SubscriptionMirror) for result in results), results
+    assert all(isinstance(result, SubscriptionMirror) for result in results), results
     assert (await stripe_subscription(services, admin))['items']['data'][0]['quantity'] == 3
+    assert len(await invoices_of(services, admin)) == invoices_before + 1
+    # A late third click, after the change landed, changes nothing either.
+    assert (await services.manager.add_seats(session=me, seats_to_add=1, from_seats=2)).seats == 3
     assert len(await invoices_of(services, admin)) == invoices_before + 1
     # A retry of the same confirmed change (3 seats) after it landed changes nothing either.
     with pytest.raises(ValidationFailed, match='current subscription'):
         await services.manager.apply_change(session=me, plan_id='flexible', interval='month', seats=3)
     assert len(await invoices_of(services, admin)) == invoices_before + 1
+
+
+async def test_two_different_changes_at_once_never_both_act_on_the_old_seats(services: Services, emulator_app) -> None:
+    admin = await subscribed(services, emulator_app, plan='flexible', seats=2)
+    me = session_of(admin)
+    results = await asyncio.gather(
+        services.manager.add_seats(session=me, seats_to_add=1, from_seats=2),
+        services.manager.add_seats(session=me, seats_to_add=2, from_seats=2),
+        return_exceptions=True,
+    )
+    [landed] = [result for result in results if isinstance(result, SubscriptionMirror)]
+    [refused] = [result for result in results if isinstance(result, ValidationFailed)]
+    assert landed.seats in (3, 4)
+    assert f'now has {landed.seats} seats' in str(refused)
+    assert (await stripe_subscription(services, admin))['items']['data'][0]['quantity'] == landed.seats
+    # Two separate requests without a shared view of the seats both count.
+    await services.manager.add_seats(session=me, seats_to_add=1)
+    assert (await services.manager.add_seats(session=me, seats_to_add=1)).seats == landed.seats + 2
 
 
 async def test_a_declined_card_on_a_seat_increase_leaves_the_seats_unchanged(services: Services, emulator_app) -> None:

@@ -4,9 +4,16 @@ Every change is previewed with Stripe's invoices.create_preview, then applied wi
 amount shown is the amount charged. Writes carry idempotency keys built from the organization, the action and the
 billing revision, which moves on after each change (and after a refused payment, whose result Stripe would
 otherwise replay), so a double click or a retry changes Stripe once.
+
+The writes of one organization also run one at a time (`_exclusive`): each reads the mirror, decides and writes
+while no other change of that organization is under way, so two clicks can never both act on the same old state.
 """
 
+import asyncio
+import contextlib
 import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -85,6 +92,7 @@ class BillingManager:
         self.gateway = billing.gateway
         # The proration date of the latest preview of each change, so "Confirm" charges what was shown.
         self._previews: dict[tuple, int] = {}
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # ----- changing the subscription ----------------------------------------------------------------------
 
@@ -132,7 +140,10 @@ class BillingManager:
         self, *, session: Session | None, plan_id: str, interval: str, seats: int
     ) -> SubscriptionMirror:
         """Change plan, interval and seats now, invoicing the proration at once; a refused card changes nothing."""
-        context = await self._subscribed(session)
+        async with self._exclusive(session) as context:
+            return await self._apply(context, plan_id, interval, seats)
+
+    async def _apply(self, context: _Context, plan_id: str, interval: str, seats: int) -> SubscriptionMirror:
         plan, price = await self._validated_change(context, plan_id, interval, seats)
         key = (context.organization.id, plan_id, interval, seats)
         proration_date = self._previews.get(key)
@@ -173,26 +184,33 @@ class BillingManager:
         self._previews.pop(key, None)
         return mirror
 
-    async def preview_add_seats(self, *, session: Session | None, seats_to_add: int) -> ChangePreview:
+    async def preview_add_seats(
+        self, *, session: Session | None, seats_to_add: int, from_seats: int | None = None
+    ) -> ChangePreview:
         context = await self._subscribed(session)
         subscription = context.subscription
         return await self.preview_change(
             session=session,
             plan_id=subscription.plan_id,
             interval=subscription.interval,
-            seats=subscription.seats + _positive(seats_to_add),
+            seats=_seats_after(subscription, seats_to_add, from_seats),
         )
 
-    async def add_seats(self, *, session: Session | None, seats_to_add: int) -> SubscriptionMirror:
-        """The same service as a change, with seats only."""
-        context = await self._subscribed(session)
-        subscription = context.subscription
-        return await self.apply_change(
-            session=session,
-            plan_id=subscription.plan_id,
-            interval=subscription.interval,
-            seats=subscription.seats + _positive(seats_to_add),
-        )
+    async def add_seats(
+        self, *, session: Session | None, seats_to_add: int, from_seats: int | None = None
+    ) -> SubscriptionMirror:
+        """The same service as a change, with seats only.
+
+        `from_seats` is the seat count the admin saw when asking (the dialog passes it): the request means "from
+        `from_seats` to `from_seats + seats_to_add`", so a second click or a retry of the same request, once the
+        first has landed, finds its target reached and changes nothing.
+        """
+        async with self._exclusive(session) as context:
+            subscription = context.subscription
+            target = _seats_after(subscription, seats_to_add, from_seats)
+            if from_seats is not None and subscription.seats == target:
+                return subscription  # this very request already went through
+            return await self._apply(context, subscription.plan_id, subscription.interval, target)
 
     async def _validated_change(self, context: _Context, plan_id: str, interval: str, seats: int) -> tuple[Plan, str]:
         if context.subscription.cancel_at_period_end or context.subscription.cancel_at:
@@ -221,7 +239,10 @@ class BillingManager:
     # ----- cancellation -----------------------------------------------------------------------------------
 
     async def cancel(self, *, session: Session | None, reason: str = '') -> SubscriptionMirror:
-        context = await self._subscribed(session)
+        async with self._exclusive(session) as context:
+            return await self._cancel(context, reason)
+
+    async def _cancel(self, context: _Context, reason: str) -> SubscriptionMirror:
         reason = (reason or '').strip()[:500]
         params = {'cancel_at_period_end': True}
         if reason:
@@ -243,7 +264,10 @@ class BillingManager:
 
     async def remove_cancellation(self, *, session: Session | None) -> SubscriptionMirror:
         """Undo a scheduled end, whether it was set here (cancel_at_period_end) or elsewhere (cancel_at)."""
-        context = await self._subscribed(session)
+        async with self._exclusive(session) as context:
+            return await self._remove_cancellation(context)
+
+    async def _remove_cancellation(self, context: _Context) -> SubscriptionMirror:
         updated = await self.gateway.call(
             'subscriptions',
             'update',
@@ -313,7 +337,9 @@ class BillingManager:
     # ----- payment methods --------------------------------------------------------------------------------
 
     async def payment_methods(self, *, session: Session | None) -> list[Card]:
-        context = await self._context(session)
+        return await self._cards(await self._context(session))
+
+    async def _cards(self, context: _Context) -> list[Card]:
         if not context.account.stripe_customer_id:
             return []
         customer = await self.gateway.call('customers', 'retrieve', context.account.stripe_customer_id)
@@ -380,8 +406,11 @@ class BillingManager:
         return _card(updated, card.id if card.is_default else None)
 
     async def make_default(self, *, session: Session | None, card_id: str) -> Card:
-        context = await self._context(session)
-        card = await self._own_card(context, card_id)
+        async with self._exclusive(session, subscribed=False) as context:
+            card = await self._own_card(context, card_id)
+            return await self._make_default(context, card)
+
+    async def _make_default(self, context: _Context, card: Card) -> Card:
         await self.gateway.call(
             'customers',
             'update',
@@ -403,9 +432,13 @@ class BillingManager:
         return card
 
     async def remove_payment_method(self, *, session: Session | None, card_id: str) -> None:
-        context = await self._context(session)
-        card = await self._own_card(context, card_id)
-        cards = await self.payment_methods(session=session)
+        # One at a time: two removals at once could otherwise each see the other card and remove the last one.
+        async with self._exclusive(session, subscribed=False) as context:
+            await self._remove_payment_method(context, card_id)
+
+    async def _remove_payment_method(self, context: _Context, card_id: str) -> None:
+        cards = await self._cards(context)
+        card = _find_card(cards, card_id)
         subscribed = context.subscription is not None and context.subscription.status in LIVE_STATUSES
         if subscribed and len(cards) == 1:
             raise PermissionDenied(
@@ -415,7 +448,7 @@ class BillingManager:
         await self.gateway.call('payment_methods', 'detach', card.id)
         others = [other for other in cards if other.id != card.id]
         if card.is_default and others:
-            await self.make_default(session=session, card_id=others[0].id)
+            await self._make_default(context, others[0])
         await audit.record(
             actor=context.admin,
             action='billing.card_removed',
@@ -425,10 +458,7 @@ class BillingManager:
         self._publish(context)
 
     async def _own_card(self, context: _Context, card_id: str) -> Card:
-        for card in await self.payment_methods(session=Session(context.admin.id, context.admin.session_epoch)):
-            if card.id == card_id:
-                return card
-        raise PermissionDenied('This card is not one of your organization’s.')
+        return _find_card(await self._cards(context), card_id)
 
     # ----- invoices ---------------------------------------------------------------------------------------
 
@@ -457,6 +487,16 @@ class BillingManager:
         return InvoicePage(rows=rows, has_more=page['has_more'])
 
     # ----- shared -----------------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, session: Session | None, *, subscribed: bool = True) -> AsyncIterator[_Context]:
+        """The caller's context, read and used while no other change of the organization runs.
+
+        The lock is this process's: Portico runs as one process (NiceGUI refuses several workers).
+        """
+        admin = await require_admin(session)
+        async with self._locks[admin.organization_id]:
+            yield await (self._subscribed(session) if subscribed else self._context(session))
 
     async def _context(self, session: Session | None) -> _Context:
         admin = await require_admin(session)
@@ -514,6 +554,13 @@ async def credit_tokens(*, organization_id: int, checkout: dict) -> None:
     await BillingAccount.filter(organization_id=organization_id).update(token_balance=F('token_balance') + tokens)
 
 
+def _find_card(cards: list[Card], card_id: str) -> Card:
+    for card in cards:
+        if card.id == card_id:
+            return card
+    raise PermissionDenied('This card is not one of your organization’s.')
+
+
 def _card(method: dict, default_id: str | None) -> Card:
     card = method.get('card') or {}
     details = method.get('billing_details') or {}
@@ -540,6 +587,16 @@ def _summary(subscription: SubscriptionMirror) -> dict:
 
 def _change_summary(plan: Plan, interval: str, seats: int) -> dict:
     return {'plan': plan.id, 'interval': interval, 'seats': seats}
+
+
+def _seats_after(subscription: SubscriptionMirror, seats_to_add, from_seats: int | None) -> int:
+    base = subscription.seats if from_seats is None else from_seats
+    target = base + _positive(seats_to_add)
+    if subscription.seats not in (base, target):
+        raise ValidationFailed(
+            {'seats_to_add': f'Your subscription now has {subscription.seats} seats: close this form and try again.'}
+        )
+    return target
 
 
 def _positive(value) -> int:

@@ -15,6 +15,19 @@ ACTIONS = {
     'user.deleted': 'deleted',
     'user.password_email_sent': 'sent a password email to',
     'organization.edited': 'edited the organization',
+    'billing.checkout_started': 'started a checkout for',
+    'billing.checkout_completed.subscription': 'confirmed the payment of checkout',
+    'billing.checkout_completed.payment': 'confirmed the payment of checkout',
+    'billing.checkout_completed.setup': 'confirmed the card saved in checkout',
+    'billing.token_checkout_started': 'started a token checkout',
+    'billing.subscription_changed': 'changed the subscription',
+    'billing.change_refused': 'had a subscription change refused',
+    'billing.cancellation_scheduled': 'scheduled the cancellation of',
+    'billing.cancellation_removed': 'removed the scheduled cancellation of',
+    'billing.card_updated': 'edited the card',
+    'billing.default_card_set': 'made this card the default:',
+    'billing.card_removed': 'removed the card',
+    'billing.resynced': 'resynced billing with Stripe',
 }
 
 
@@ -44,7 +57,9 @@ class ActivityLog(ui.expansion):
                 with ui.row().classes('w-full no-wrap items-baseline gap-2'):
                     ui.label(event.created_at.strftime('%Y-%m-%d %H:%M:%S')).classes('text-grey-7 text-no-wrap')
                     action = ACTIONS.get(event.action, event.action)
-                    target = '' if event.target_type == 'organization' else f' {event.target_label}'
+                    target = (
+                        f' {event.target_label}' if event.target_label and event.target_type != 'organization' else ''
+                    )
                     ui.label(f'{event.actor_name} {action}{target}')
                     if detail := changes(event.before, event.after):
                         ui.label(detail).classes('text-grey-7 ellipsis')

@@ -91,6 +91,9 @@ def open_edit_subscription(
             success=lambda _: 'Your subscription was changed.',
             fallback='seats',
             unchanged=(current_plan_id, current_interval, current_seats),
+            describe=lambda values: (
+                f'You will have {names[values[0]]}, billed {INTERVALS[values[1]].lower()}, for {_seats(values[2])}.'
+            ),
         )
 
 
@@ -123,7 +126,7 @@ def open_add_seats(
             confirm=confirm,
             success=lambda values: f'You now have {current_seats + values[0]} seats.',
             fallback='seats_to_add',
-            describe=lambda values: f'You will have {current_seats + values[0]} seats.',
+            describe=lambda values: f'You will have {_seats(current_seats + values[0])}.',
             currency=currency,
         )
 
@@ -473,7 +476,7 @@ class _ChangeForm:
         self.button.disable()
         show_errors(self.fields, None)
         values = self.values()
-        self.note.text = self.describe(values) if values and self.describe else ''
+        self.note.text = self.describe(values) if values and values != self.unchanged and self.describe else ''
         self.note.set_visibility(bool(self.note.text))
         self.charge.clear()
         with self.charge:
@@ -582,6 +585,11 @@ def _charge(preview: 'ChangePreview', currency: str) -> None:
         ui.label(f'Credited today: {format_money(-preview.due_today, currency)}').classes('text-weight-medium')
     else:
         ui.label('Nothing is charged today.').classes('text-weight-medium')
+    if preview.credit > 0:
+        ui.label(
+            f'A credit of {format_money(preview.credit, currency)} for the unused time goes to your balance; '
+            'Stripe takes it off your next invoices.'
+        )
     ui.label(f'Next invoice: {format_money(preview.next_amount, currency)} on {_date(preview.next_date)}')
     for line in preview.lines:
         ui.label(line).classes('text-caption text-grey-7')
@@ -602,6 +610,10 @@ def _whole(value: float | None, low: int, high: int) -> int | None:
     if value is None or not float(value).is_integer() or not low <= value <= high:
         return None
     return int(value)
+
+
+def _seats(count: int) -> str:
+    return f'{count} seat' if count == 1 else f'{count} seats'
 
 
 def _brand(brand: str) -> str:

@@ -35,13 +35,13 @@ class PlanChooser(ui.column):
                     self._controls()
                     self.step_total()
                     with ui.stepper_navigation():
-                        ui.button('Continue', on_click=self._review)
-                        ui.button('Back', on_click=self.stepper.previous).props('flat')
+                        ui.button('Continue', on_click=self._review).props('no-caps')
+                        ui.button('Back', on_click=self.stepper.previous).props('flat no-caps')
                 with ui.step('Review'):
                     self.review()
                     with ui.stepper_navigation():
-                        self.proceed = ui.button('Proceed to checkout', on_click=self._checkout)
-                        ui.button('Back', on_click=self.stepper.previous).props('flat')
+                        self.proceed = ui.button('Proceed to checkout', on_click=self._checkout).props('no-caps')
+                        ui.button('Back', on_click=self.stepper.previous).props('flat no-caps')
 
     def _controls(self) -> None:
         with ui.row().classes('items-start gap-6'):

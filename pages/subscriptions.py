@@ -11,6 +11,9 @@ from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied, ServiceError, ValidationFailed
 from services.events import billing_changed
 
+POLL_SECONDS = 2.0
+MAX_POLLS = 150  # five minutes of asking Stripe while the page waits for the webhook
+
 
 def register(services: Services) -> None:
     billing = services.billing
@@ -78,20 +81,29 @@ def register(services: Services) -> None:
             back = ui.link('Back to administration', '/admin').classes('text-h6')
             back.set_visibility(False)
 
+        polls = {'left': MAX_POLLS}
+
+        def stop(text: str) -> None:
+            timer.cancel()
+            spinner.set_visibility(False)
+            status.text = text
+            back.set_visibility(True)
+
         async def check() -> None:
             # The return page fulfils too, so the subscription shows even if Stripe's webhook is late or lost.
+            polls['left'] -= 1
             try:
-                await billing.fulfill_checkout(session_id, organization_id=admin.organization_id)
+                state = await billing.fulfill_checkout(session_id, organization_id=admin.organization_id)
                 overview = await billing.overview(session=page_session)
             except ServiceError as error:
-                if status.is_deleted:
-                    return
-                status.text = str(error)
-                spinner.set_visibility(False)
+                if not status.is_deleted:
+                    stop(str(error))
                 return
             if status.is_deleted:
                 return  # the admin has left the page
-            if overview.subscribed and overview.subscription:
+            if state == 'expired':
+                stop('This checkout has expired. Nothing was charged; choose a subscription again.')
+            elif overview.subscribed and overview.subscription:
                 timer.cancel()
                 spinner.set_visibility(False)
                 status.text = 'Your subscription is Active.'
@@ -101,8 +113,12 @@ def register(services: Services) -> None:
                     ui.label(f'Status: {overview.subscription.status.replace("_", " ").capitalize()}')
                     ui.label(f'Seats: {overview.seats_used} of {overview.seat_limit} used')
                 back.set_visibility(True)
+            elif polls['left'] <= 0:
+                # Stop asking Stripe; the webhook still updates this page the moment it lands.
+                timer.cancel()
+                status.text = 'Stripe has not confirmed your payment yet. This page updates as soon as it does.'
 
-        timer = ui.timer(2.0, check)
+        timer = ui.timer(POLL_SECONDS, check)
         unsubscribe = services.events.subscribe(
             billing_changed(admin.organization_id), lambda _: background_tasks.create(check(), name='checkout')
         )

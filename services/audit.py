@@ -31,6 +31,27 @@ async def record(
     )
 
 
+async def record_system(
+    *,
+    organization_id: int,
+    action: str,
+    target_type: str,
+    target_label: str = '',
+    after: dict[str, Any] | None = None,
+    actor_name: str = 'Stripe',
+) -> AuditEvent:
+    """An event that no admin of Portico caused directly: a payment confirmed by Stripe's webhook, say."""
+    return await AuditEvent.create(
+        organization_id=organization_id,
+        actor_id=None,
+        actor_name=actor_name,
+        action=action,
+        target_type=target_type,
+        target_label=target_label[:300],
+        after=after,
+    )
+
+
 async def latest(*, organization_id: int, limit: int = AUDIT_PAGE) -> list[AuditEvent]:
     return await AuditEvent.filter(organization_id=organization_id).order_by('-created_at', '-id').limit(limit)
 

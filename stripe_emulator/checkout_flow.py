@@ -34,8 +34,8 @@ def complete(ctx: Context, session: dict, entry: CardEntry, quantities: dict[str
         raise outcome
     customer = _customer(ctx, session, entry.name)
     ctx.save(pm)
-    if customer is not None and (session['mode'] != 'payment' or session['customer']):
-        _attach_as_default(ctx, pm, customer)
+    if customer is not None and _saves_the_card(session):
+        payment_methods.attach_to(ctx, pm, customer)
     now = ctx.now(customer)
     if session['mode'] == 'subscription':
         _subscribe(ctx, session, customer, pm, now)
@@ -64,13 +64,15 @@ def _customer(ctx: Context, session: dict, name: str) -> dict | None:
     return customers.create(ctx, {'email': session['customer_email'] or '', 'name': name})
 
 
-def _attach_as_default(ctx: Context, pm: dict, customer: dict) -> None:
-    payment_methods.attach_to(ctx, pm, customer)
-    if not customer['invoice_settings']['default_payment_method']:
-        before = ctx.snapshot(customer)
-        customer['invoice_settings']['default_payment_method'] = pm['id']
-        ctx.save(customer)
-        ctx.emit('customer.updated', customer, before)
+def _saves_the_card(session: dict) -> bool:
+    """As on Stripe: subscription and setup mode keep the card on the customer; payment mode only when asked.
+
+    Stripe never makes it the customer's default (invoice_settings.default_payment_method): in subscription mode
+    it becomes the subscription's own default_payment_method, in the other modes nobody's default.
+    """
+    if session['mode'] != 'payment':
+        return True
+    return bool((session['_intent_data'] or {}).get('setup_future_usage'))
 
 
 def _subscribe(ctx: Context, session: dict, customer: dict, pm: dict, now: int) -> None:

@@ -214,7 +214,7 @@ async def test_cancel_then_remove_the_scheduled_cancellation(services: Services,
     # A cancel_at set elsewhere (say, in Stripe's dashboard) is removed too.
     await services.billing.gateway.call('subscriptions', 'update', subscription['id'],
                                         cancel_at=int(time.time()) + 5 * 86400)  # fmt: skip
-    await services.billing.sync_subscription(subscription['id'])
+    await services.billing.sync_subscription(subscription)
     assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).cancel_at is not None
     assert (await services.manager.remove_cancellation(session=me)).cancel_at is None
 
@@ -276,3 +276,62 @@ async def test_every_billing_action_is_audited_with_the_amounts_shown(services: 
     assert events['billing.checkout_started'].after['total'] == '$20.00'
     assert events['billing.subscription_changed'].after['charged_today'].startswith('$')
     assert events['billing.cancellation_scheduled'].after['reason'] == 'Moving on'
+    completed = events['billing.checkout_completed.subscription']
+    assert (completed.actor_name, completed.after['total'], completed.after['plan']) == ('Stripe', '$20.00', 'flexible')
+
+
+async def test_the_same_token_purchase_twice_is_two_purchases(services: Services, emulator_app) -> None:
+    """Once a token checkout is paid, asking again for the same packs opens a new checkout, not the paid one."""
+    admin = await subscribed(services, emulator_app, plan='flexible')
+    session_ids = []
+    for _ in range(2):
+        url = await services.manager.start_token_checkout(session=session_of(admin), packs=2)
+        assert url == await services.manager.start_token_checkout(session=session_of(admin), packs=2)  # double click
+        response = await pay(emulator_app, url)
+        session_ids.append(response.headers['location'].split('checkout_session=')[1])
+        await services.billing.fulfill_checkout(session_ids[-1], organization_id=admin.organization_id)
+    assert session_ids[0] != session_ids[1]
+    assert (await BillingAccount.get(organization_id=admin.organization_id)).token_balance == 2 * 2000
+    assert await TokenLedgerEntry.filter(organization_id=admin.organization_id).count() == 2
+
+
+async def test_a_second_card_can_be_added_right_after_the_first(services: Services, emulator_app) -> None:
+    admin = await subscribed(services, emulator_app)
+    me = session_of(admin)
+    for card in ('5555 5555 5555 4444', '4000 0566 5566 5556'):
+        url = await services.manager.add_payment_method(session=me)
+        response = await pay(emulator_app, url, card=card)
+        assert response.status_code == 303, response.text
+        await services.billing.fulfill_checkout(response.headers['location'].split('checkout_session=')[1])
+    cards = await services.manager.payment_methods(session=me)
+    assert sorted(card.last4 for card in cards) == ['4242', '4444', '5556']
+    assert [card.last4 for card in cards if card.is_default] == ['4242']  # the first card stays the default
+
+
+async def test_only_the_newest_subscription_checkout_can_be_paid(services: Services, emulator_app) -> None:
+    """Two tabs, two plans: paying the older checkout must not buy a second subscription."""
+    admin = await create_admin()
+    me = session_of(admin)
+    older = await services.billing.start_checkout(session=me, plan_id='starter', interval='month', seats=2)
+    newer = await services.billing.start_checkout(session=me, plan_id='professional', interval='month', seats=2)
+    assert older != newer
+    refused = await pay(emulator_app, older)
+    assert refused.status_code != 303
+    paid = await pay(emulator_app, newer)
+    assert paid.status_code == 303
+    await services.billing.fulfill_checkout(paid.headers['location'].split('session_id=')[1])
+    account = await BillingAccount.get(organization_id=admin.organization_id)
+    subscriptions = await services.billing.gateway.list_all('subscriptions', customer=account.stripe_customer_id)
+    assert [s['items']['data'][0]['price']['lookup_key'] for s in subscriptions] == ['portico_professional_monthly']
+
+
+async def test_the_downgrade_credit_shown_is_the_credit_on_the_invoice(services: Services, emulator_app) -> None:
+    admin = await subscribed(services, emulator_app, plan='professional', interval='month', seats=3)
+    await asyncio.sleep(1.1)
+    me = session_of(admin)
+    preview = await services.manager.preview_change(session=me, plan_id='starter', interval='month', seats=3)
+    before = {invoice['id'] for invoice in await invoices_of(services, admin)}
+    await services.manager.apply_change(session=me, plan_id='starter', interval='month', seats=3)
+    [invoice] = [invoice for invoice in await invoices_of(services, admin) if invoice['id'] not in before]
+    assert preview.due_today == invoice['amount_due'] == 0
+    assert preview.credit == -invoice['total'] > 0

@@ -175,3 +175,30 @@ async def test_organization_edits_update_the_stripe_customer(services: Services,
     assert (customer['name'], customer['email']) == ('Renamed B.V.', 'ap@renamed.example')
     assert customer['address']['city'] == 'Amsterdam' and customer['address']['country'] == 'NL'
     assert customer['metadata']['tax_id'] == 'NL123456789B01'
+
+
+async def test_every_handled_event_type_delivered_twice_changes_the_mirror_once(services: Services, emulator_app):
+    admin, _ = await bought(services, emulator_app)
+    await services.manager.payment_methods(session=session_of(admin))
+    kinds = ['payment_method.attached', 'customer.subscription.updated', 'invoice.paid', 'checkout.session.completed']
+    for kind in kinds:
+        for event in await events_of(services, kind):
+            assert (await deliver(services, event)).message == 'ok', kind
+            assert (await deliver(services, event)).message == 'duplicate, ignored', kind
+    assert await CheckoutFulfillment.filter(organization_id=admin.organization_id).count() == 1
+    mirror = await SubscriptionMirror.get(organization_id=admin.organization_id)
+    assert (mirror.status, mirror.seats) == ('active', 2)
+
+
+async def test_a_checkout_made_outside_portico_is_acknowledged_and_ignored(services: Services, emulator_app) -> None:
+    gateway = services.billing.gateway
+    customer = await gateway.call('customers', 'create', name='Someone else')
+    price = await services.billing.price_id('portico_starter_monthly')
+    checkout = await gateway.call('checkout.sessions', 'create', mode='subscription', customer=customer['id'],
+                                  line_items=[{'price': price, 'quantity': 1}],
+                                  success_url='https://elsewhere.example/ok')  # fmt: skip
+    assert (await pay(emulator_app, checkout['url'])).status_code == 303
+    [completed] = await events_of(services, 'checkout.session.completed')
+    assert (await deliver(services, completed)).status == 200
+    assert not await CheckoutFulfillment.exists()
+    assert not await SubscriptionMirror.exists()

@@ -32,10 +32,12 @@ async def choose_flexible_yearly_5_seats(page: Page) -> None:
     await page.screenshot(path=ARTIFACTS / 'billing-plans.png', full_page=True)
     await page.get_by_role('button', name='Select Flexible').click()
     await expect(page.get_by_role('button', name='Continue')).to_be_visible()
-    await page.screenshot(path=ARTIFACTS / 'billing-stepper-seats.png')
+    await expect(page.get_by_role('button', name='Select Flexible')).to_have_count(0)  # the slide has ended
+    await page.screenshot(path=ARTIFACTS / 'billing-stepper-seats.png', animations='disabled')
     await page.get_by_role('button', name='Continue').click()
     await expect(page.get_by_role('button', name='Proceed to checkout')).to_be_visible()
-    await page.screenshot(path=ARTIFACTS / 'billing-stepper-review.png')
+    await expect(page.get_by_role('button', name='Continue')).to_have_count(0)
+    await page.screenshot(path=ARTIFACTS / 'billing-stepper-review.png', animations='disabled')
     await page.get_by_role('button', name='Proceed to checkout').click()
     await expect(page.get_by_label('Card number')).to_be_visible()
 

@@ -240,7 +240,9 @@ async def test_edit_the_subscription(live_server: LiveServer, browser) -> None:
 
     await dialog.get_by_label('Plan').click()
     await page.get_by_role('option', name='Professional').click()
+    await expect(dialog.get_by_text('Professional: 1 to 500 seats, 1 in use')).to_be_visible()
     await dialog.get_by_label('Seats').fill('3')
+    await expect(dialog.get_by_text('You will have Professional, billed monthly, for 3 seats.')).to_be_visible()
     await expect(dialog.get_by_text(re.compile(r'^Charged today: \$\d+\.\d\d$'))).to_be_visible()
     await expect(dialog.get_by_text(f'Next invoice: $36.00 on {renews_on}')).to_be_visible()  # 3 × $12.00
     await expect(confirm).to_be_enabled()

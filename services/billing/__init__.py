@@ -2,10 +2,17 @@
 
 Pages read only the mirror (SubscriptionMirror, BillingAccount); every change goes to Stripe first, and the mirror
 is overwritten from what Stripe then returns, whether a webhook or the page that asked gets there first.
+
+Whatever writes an organization's mirror (a change, a webhook, a fulfilment, a resync) holds that organization's
+lock (`exclusive`) from its read of Stripe to its write, so an older read can never overwrite a newer one.
 """
 
+import asyncio
+import contextlib
 import logging
 import math
+from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +23,7 @@ from tortoise.transactions import in_transaction
 from db.models import BillingAccount, CheckoutFulfillment, Organization, SubscriptionMirror, User
 from services import audit
 from services.auth import Session, now, require_admin
-from services.billing.gateway import StripeGateway
+from services.billing.gateway import BillingUnavailable, StripeGateway
 from services.errors import PermissionDenied, ValidationFailed
 from services.events import EventBus, billing_changed
 from services.plans import Catalog, Plan, format_money
@@ -51,6 +58,13 @@ class Billing:
         self.catalog = catalog
         self.gateway = gateway
         self.events = events
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, organization_id: int) -> AsyncIterator[None]:
+        """No other billing change of this organization runs meanwhile (in this process: Portico runs as one)."""
+        async with self._locks[organization_id]:
+            yield
 
     # ----- reading the mirror -------------------------------------------------------------------------------
 
@@ -187,23 +201,25 @@ class Billing:
             raise PermissionDenied('Your organization already has a subscription. Edit it from the portal instead.')
         enabled = await User.filter(organization_id=organization.id, is_enabled=True).count()
         check_seats(plan, seats, enabled=enabled)
-        account = await self.ensure_customer(organization)
         price = await self.price_id(plan.lookup_key(interval))
         metadata = {'organization_id': str(organization.id), 'plan_id': plan.id}
         base = self.settings.base_url
-        checkout = await self.gateway.call(
-            'checkout.sessions',
-            'create',
-            key=f'portico-org{organization.id}-checkout-subscription-{plan.id}-{interval}-{seats}-r{account.revision}',
-            mode='subscription',
-            customer=account.stripe_customer_id,
-            client_reference_id=str(organization.id),
-            line_items=[{'price': price, 'quantity': seats}],
-            success_url=f'{base}/admin/subscriptions/complete?session_id={{CHECKOUT_SESSION_ID}}',
-            cancel_url=f'{base}/admin/subscriptions?canceled=1',
-            metadata=metadata,
-            subscription_data={'metadata': metadata},
-        )
+        async with self.exclusive(organization.id):
+            account = await self.ensure_customer(organization)
+            # Only the newest checkout can be paid: two tabs must not buy two subscriptions.
+            await self._expire_open_checkouts(account.stripe_customer_id, mode='subscription')
+            checkout = await self.open_checkout(
+                account,
+                f'checkout-subscription-{plan.id}-{interval}-{seats}',
+                mode='subscription',
+                customer=account.stripe_customer_id,
+                client_reference_id=str(organization.id),
+                line_items=[{'price': price, 'quantity': seats}],
+                success_url=f'{base}/admin/subscriptions/complete?session_id={{CHECKOUT_SESSION_ID}}',
+                cancel_url=f'{base}/admin/subscriptions?canceled=1',
+                metadata=metadata,
+                subscription_data={'metadata': metadata},
+            )
         await audit.record(
             actor=admin,
             action='billing.checkout_started',
@@ -218,6 +234,26 @@ class Billing:
         )
         return checkout['url']
 
+    async def open_checkout(self, account: BillingAccount, action: str, **params) -> dict:
+        """A Checkout session that can still be paid, created once per request (its key names the revision).
+
+        A double click gets the same session back. If that session is no longer open (paid, or expired), the
+        request is a new one: the revision moves on and a fresh session is made.
+        """
+        for _ in range(2):
+            key = f'portico-org{account.organization_id}-{action}-r{account.revision}'
+            checkout = await self.gateway.call('checkout.sessions', 'create', key=key, **params)
+            if checkout['status'] == 'open':
+                return checkout
+            await BillingAccount.filter(id=account.id).update(revision=_next_revision())
+            account = await BillingAccount.get(id=account.id)
+        raise BillingUnavailable('Stripe returned a checkout that cannot be paid. Please try again.')
+
+    async def _expire_open_checkouts(self, customer_id: str, *, mode: str) -> None:
+        for checkout in await self.gateway.list_all('checkout.sessions', customer=customer_id, status='open'):
+            if checkout['mode'] == mode:
+                await self.gateway.call('checkout.sessions', 'expire', checkout['id'])
+
     async def fulfill_checkout(self, session_id: str, *, organization_id: int | None = None) -> str:
         """Act on a completed Checkout session, once, from the webhook or the return page, whichever comes first.
 
@@ -225,16 +261,32 @@ class Billing:
         another organization is ignored (the return page passes the caller's).
         """
         checkout = await self.gateway.call('checkout.sessions', 'retrieve', session_id, expand=['line_items'])
-        owner = int(checkout.get('client_reference_id') or checkout['metadata'].get('organization_id') or 0)
+        owner = await self._owner_of(checkout)
         if organization_id is not None and owner != organization_id:
             raise PermissionDenied('This checkout belongs to another organization.')
+        if owner is None:
+            log.warning('checkout %s belongs to no organization of this Portico: ignored', session_id)
+            return checkout['status']
         if checkout['status'] != 'complete':
             return checkout['status']
+        async with self.exclusive(owner):
+            await self._fulfill(checkout, owner)
+        self.events.publish(billing_changed(owner))
+        return 'complete'
+
+    async def _owner_of(self, checkout: dict) -> int | None:
+        reference = checkout.get('client_reference_id') or (checkout.get('metadata') or {}).get('organization_id')
+        if reference and str(reference).isdigit() and await Organization.exists(id=int(reference)):
+            return int(reference)
+        return None
+
+    async def _fulfill(self, checkout: dict, owner: int) -> None:
+        session_id = checkout['id']
         subscription = None
         if checkout['mode'] == 'subscription' and checkout.get('subscription'):
             subscription = await self.gateway.call('subscriptions', 'retrieve', checkout['subscription'])
-        if checkout['mode'] == 'setup' and checkout.get('setup_intent'):
-            await self._default_card_if_none(checkout)
+        if checkout['mode'] in ('subscription', 'setup'):
+            await self._default_card_if_none(checkout, subscription)
         try:
             # One transaction: the mirror, the once-only guard and the effects land together or not at all.
             async with in_transaction():
@@ -246,41 +298,58 @@ class Billing:
                     )
                     await self._fulfill_effects(checkout, owner)
         except IntegrityError:
-            # The webhook and the return page arrived together; the other one fulfilled it.
+            # Another process fulfilled it at the same moment.
             if not await CheckoutFulfillment.exists(session_id=session_id):
                 raise
-        self.events.publish(billing_changed(owner))
-        return 'complete'
 
     async def _fulfill_effects(self, checkout: dict, organization_id: int) -> None:
         """What a completed session does beyond the mirror, inside the fulfilment's transaction."""
         from services.billing.manage import credit_tokens
 
-        if checkout['mode'] == 'subscription':
-            await BillingAccount.filter(organization_id=organization_id).update(revision=_next_revision())
-        elif checkout['mode'] == 'payment' and checkout['metadata'].get('purpose') == 'tokens':
+        # The next request of the same kind is a new one: it gets a new idempotency key (see `open_checkout`).
+        await BillingAccount.filter(organization_id=organization_id).update(revision=_next_revision())
+        if checkout['mode'] == 'payment' and checkout['metadata'].get('purpose') == 'tokens':
             await credit_tokens(organization_id=organization_id, checkout=checkout)
-
-    async def _default_card_if_none(self, checkout: dict) -> None:
-        """A card saved through setup-mode Checkout becomes the customer's default when there was none."""
-        intent_id = checkout['setup_intent']
-        intent = await self.gateway.call(
-            'setup_intents', 'retrieve', intent_id if isinstance(intent_id, str) else intent_id['id']
+        await audit.record_system(
+            organization_id=organization_id,
+            action=f'billing.checkout_completed.{checkout["mode"]}',
+            target_type='checkout',
+            target_label=checkout['id'],
+            after=_checkout_summary(checkout),
         )
+
+    async def _default_card_if_none(self, checkout: dict, subscription: dict | None) -> None:
+        """The card a checkout saved becomes the customer's default when there was none.
+
+        Stripe itself sets it only on the subscription (subscription mode) or nowhere (setup mode); Portico shows
+        the customer's default, and renews and charges with it.
+        """
+        card = (subscription or {}).get('default_payment_method')
+        if checkout['mode'] == 'setup' and checkout.get('setup_intent'):
+            intent_id = checkout['setup_intent']
+            intent = await self.gateway.call(
+                'setup_intents', 'retrieve', intent_id if isinstance(intent_id, str) else intent_id['id']
+            )
+            card = intent.get('payment_method')
+        if not card or not checkout.get('customer'):
+            return
         customer = await self.gateway.call('customers', 'retrieve', checkout['customer'])
-        if intent.get('payment_method') and not (customer.get('invoice_settings') or {}).get('default_payment_method'):
+        if not (customer.get('invoice_settings') or {}).get('default_payment_method'):
             await self.gateway.call(
-                'customers',
-                'update',
-                checkout['customer'],
-                invoice_settings={'default_payment_method': intent['payment_method']},
+                'customers', 'update', checkout['customer'], invoice_settings={'default_payment_method': card}
             )
 
     # ----- the mirror ---------------------------------------------------------------------------------------
 
-    async def sync_subscription(self, subscription_id: str) -> SubscriptionMirror | None:
-        subscription = await self.gateway.call('subscriptions', 'retrieve', subscription_id)
-        mirror = await self._write_subscription(subscription)
+    async def sync_subscription(self, subscription: dict) -> SubscriptionMirror | None:
+        """Overwrite the mirror with the subscription as Stripe has it now (`subscription` is only a hint of which)."""
+        organization_id = await self._organization_of(subscription)
+        if organization_id is None:
+            log.warning('subscription %s belongs to no organization of this Portico', subscription['id'])
+            return None
+        async with self.exclusive(organization_id):
+            current = await self.gateway.call('subscriptions', 'retrieve', subscription['id'])
+            mirror = await self._write_subscription(current, organization_id=organization_id)
         if mirror is not None:
             self.events.publish(billing_changed(mirror.organization_id))
         return mirror
@@ -352,12 +421,15 @@ class Billing:
         account = await BillingAccount.get_or_none(organization_id=organization_id)
         if account is None or not account.stripe_customer_id:
             return []
-        before = await SubscriptionMirror.get_or_none(organization_id=organization_id)
-        before_values = _comparable(before)
-        subscriptions = await self.gateway.list_all('subscriptions', customer=account.stripe_customer_id, status='all')
-        for subscription in sorted(subscriptions, key=lambda s: s['created']):
-            await self._write_subscription(subscription, organization_id=organization_id)
-        after = await SubscriptionMirror.get_or_none(organization_id=organization_id)
+        async with self.exclusive(organization_id):
+            before = await SubscriptionMirror.get_or_none(organization_id=organization_id)
+            before_values = _comparable(before)
+            subscriptions = await self.gateway.list_all(
+                'subscriptions', customer=account.stripe_customer_id, status='all'
+            )
+            for subscription in sorted(subscriptions, key=lambda s: s['created']):
+                await self._write_subscription(subscription, organization_id=organization_id)
+            after = await SubscriptionMirror.get_or_none(organization_id=organization_id)
         after_values = _comparable(after)
         differences = [
             f'{field}: {before_values.get(field)} → {value}'
@@ -414,6 +486,16 @@ def _customer_fields(organization: Organization) -> dict:
         'address': address if any(address.values()) else None,
         'metadata': {'organization_id': str(organization.id), 'tax_id': organization.tax_id},
     }
+
+
+def _checkout_summary(checkout: dict) -> dict:
+    summary = {'total': format_money(checkout.get('amount_total') or 0, checkout.get('currency') or 'usd')}
+    metadata = checkout.get('metadata') or {}
+    if metadata.get('tokens'):
+        summary['tokens'] = int(metadata['tokens'])
+    if metadata.get('plan_id'):
+        summary['plan'] = metadata['plan_id']
+    return summary
 
 
 def _comparable(mirror: SubscriptionMirror | None) -> dict:

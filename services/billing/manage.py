@@ -5,14 +5,13 @@ amount shown is the amount charged. Writes carry idempotency keys built from the
 billing revision, which moves on after each change (and after a refused payment, whose result Stripe would
 otherwise replay), so a double click or a retry changes Stripe once.
 
-The writes of one organization also run one at a time (`_exclusive`): each reads the mirror, decides and writes
-while no other change of that organization is under way, so two clicks can never both act on the same old state.
+The writes of one organization also run one at a time (`Billing.exclusive`): each reads the mirror, decides and
+writes while no other change of that organization is under way, so two clicks never both act on the same old state.
 """
 
-import asyncio
 import contextlib
+import hashlib
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ class ChangePreview:
     seats: int
     currency: str
     due_today: int
+    credit: int  # what a downgrade leaves on the balance, taken off the next invoices
     next_amount: int
     next_date: datetime
     lines: list[str]
@@ -92,7 +92,6 @@ class BillingManager:
         self.gateway = billing.gateway
         # The proration date of the latest preview of each change, so "Confirm" charges what was shown.
         self._previews: dict[tuple, int] = {}
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # ----- changing the subscription ----------------------------------------------------------------------
 
@@ -102,7 +101,7 @@ class BillingManager:
         context = await self._subscribed(session)
         plan, price = await self._validated_change(context, plan_id, interval, seats)
         proration_date = int(time.time())
-        self._previews[(context.organization.id, plan_id, interval, seats)] = proration_date
+        self._remember_preview((context.organization.id, plan_id, interval, seats), proration_date)
         details = {
             'items': [{'id': context.subscription.item_id, 'price': price, 'quantity': seats}],
             'proration_behavior': 'always_invoice',
@@ -127,6 +126,7 @@ class BillingManager:
             seats=seats,
             currency=today['currency'],
             due_today=today['amount_due'],
+            credit=max(0, -today['total']),
             next_amount=upcoming['amount_due'],
             next_date=_moment(upcoming.get('next_payment_attempt') or upcoming['period_end']),
             lines=[
@@ -143,6 +143,12 @@ class BillingManager:
         async with self._exclusive(session) as context:
             return await self._apply(context, plan_id, interval, seats)
 
+    def _remember_preview(self, key: tuple, proration_date: int) -> None:
+        stale = [old for old, moment in self._previews.items() if proration_date - moment > PREVIEW_VALID_SECONDS]
+        for old in stale:
+            del self._previews[old]
+        self._previews[key] = proration_date
+
     async def _apply(self, context: _Context, plan_id: str, interval: str, seats: int) -> SubscriptionMirror:
         plan, price = await self._validated_change(context, plan_id, interval, seats)
         key = (context.organization.id, plan_id, interval, seats)
@@ -155,7 +161,8 @@ class BillingManager:
                 'subscriptions',
                 'update',
                 context.subscription.stripe_subscription_id,
-                key=self._key(context, f'change-{plan_id}-{interval}-{seats}'),
+                # The proration date is in the key: a retry after a new preview is a new request, not a conflict.
+                key=self._key(context, f'change-{plan_id}-{interval}-{seats}-at{proration_date}'),
                 items=[{'id': context.subscription.item_id, 'price': price, 'quantity': seats}],
                 proration_behavior='always_invoice',
                 proration_date=proration_date,
@@ -163,14 +170,15 @@ class BillingManager:
                 expand=['latest_invoice'],
             )
         except PaymentFailed as refusal:
-            await self._next_revision(context)  # a new attempt, perhaps with another card, needs a fresh key
-            await audit.record(
-                actor=context.admin,
-                action='billing.change_refused',
-                target_type='subscription',
-                before=before,
-                after={'reason': str(refusal)},
-            )
+            async with in_transaction():
+                await self._next_revision(context)  # a new attempt, perhaps with another card, needs a fresh key
+                await audit.record(
+                    actor=context.admin,
+                    action='billing.change_refused',
+                    target_type='subscription',
+                    before=before,
+                    after={**_change_summary(plan, interval, seats), 'reason': str(refusal)},
+                )
             raise
         invoice = updated.get('latest_invoice') or {}
         charged = format_money(invoice.get('amount_paid', 0), invoice.get('currency', plan.currency))
@@ -251,7 +259,7 @@ class BillingManager:
             'subscriptions',
             'update',
             context.subscription.stripe_subscription_id,
-            key=self._key(context, 'cancel'),
+            key=self._key(context, f'cancel-{hashlib.sha256(reason.encode()).hexdigest()[:12]}'),
             **params,
         )
         return await self._settle(
@@ -280,8 +288,8 @@ class BillingManager:
             context,
             updated,
             action='billing.cancellation_removed',
-            before=_summary(context.subscription),
-            after={'renews_on': 'again'},
+            before={**_summary(context.subscription), 'ends_on': _date(_scheduled_end(context.subscription))},
+            after={'renews_on': _date(context.subscription.current_period_end)},
         )
 
     # ----- tokens -----------------------------------------------------------------------------------------
@@ -301,10 +309,9 @@ class BillingManager:
             'packs': str(packs),
             'tokens': str(tokens),
         }
-        checkout = await self.gateway.call(
-            'checkout.sessions',
-            'create',
-            key=self._key(context, f'tokens-{packs}'),
+        checkout = await self.billing.open_checkout(
+            context.account,
+            f'tokens-{packs}',
             mode='payment',
             customer=context.account.stripe_customer_id,
             client_reference_id=str(context.organization.id),
@@ -353,10 +360,9 @@ class BillingManager:
         account = await self.billing.ensure_customer(context.organization)
         base = self.billing.settings.base_url
         currency = context.plan.currency if context.plan else self.billing.catalog.plans[0].currency
-        checkout = await self.gateway.call(
-            'checkout.sessions',
-            'create',
-            key=self._key(context, f'setup-{int(time.time()) // 600}'),
+        checkout = await self.billing.open_checkout(
+            account,
+            'setup',
             mode='setup',
             currency=currency,
             customer=account.stripe_customer_id,
@@ -417,17 +423,20 @@ class BillingManager:
             context.account.stripe_customer_id,
             invoice_settings={'default_payment_method': card.id},
         )
+        updated = None
         if context.subscription and context.subscription.default_payment_method:
             updated = await self.gateway.call(
                 'subscriptions', 'update', context.subscription.stripe_subscription_id, default_payment_method=card.id
             )
-            await self.billing._write_subscription(updated, organization_id=context.organization.id)
-        await audit.record(
-            actor=context.admin,
-            action='billing.default_card_set',
-            target_type='payment_method',
-            target_label=f'{card.brand} •••• {card.last4}',
-        )
+        async with in_transaction():
+            if updated is not None:
+                await self.billing._write_subscription(updated, organization_id=context.organization.id)
+            await audit.record(
+                actor=context.admin,
+                action='billing.default_card_set',
+                target_type='payment_method',
+                target_label=f'{card.brand} •••• {card.last4}',
+            )
         self._publish(context)
         return card
 
@@ -495,7 +504,7 @@ class BillingManager:
         The lock is this process's: Portico runs as one process (NiceGUI refuses several workers).
         """
         admin = await require_admin(session)
-        async with self._locks[admin.organization_id]:
+        async with self.billing.exclusive(admin.organization_id):
             yield await (self._subscribed(session) if subscribed else self._context(session))
 
     async def _context(self, session: Session | None) -> _Context:
@@ -574,6 +583,10 @@ def _card(method: dict, default_id: str | None) -> Card:
         address={key: value for key, value in (details.get('address') or {}).items() if value},
         is_default=method['id'] == default_id,
     )
+
+
+def _scheduled_end(subscription: SubscriptionMirror) -> datetime | None:
+    return subscription.cancel_at or (subscription.current_period_end if subscription.cancel_at_period_end else None)
 
 
 def _summary(subscription: SubscriptionMirror) -> dict:

@@ -33,14 +33,15 @@ async def _checkout_completed(billing: Billing, event: dict) -> None:
 
 
 async def _subscription_changed(billing: Billing, event: dict) -> None:
-    await billing.sync_subscription(event['data']['object']['id'])
+    await billing.sync_subscription(event['data']['object'])
 
 
 async def _invoice_settled(billing: Billing, event: dict) -> None:
-    parent = event['data']['object'].get('parent') or {}
-    subscription_id = (parent.get('subscription_details') or {}).get('subscription')
-    if subscription_id:
-        await billing.sync_subscription(subscription_id)
+    invoice = event['data']['object']
+    details = (invoice.get('parent') or {}).get('subscription_details') or {}
+    if details.get('subscription'):
+        hint = {'id': details['subscription'], 'customer': invoice['customer'], 'metadata': details.get('metadata')}
+        await billing.sync_subscription(hint)
 
 
 async def _customer_changed(billing: Billing, event: dict) -> None:

@@ -77,10 +77,12 @@ async def test_subscribe_with_a_test_card(page, emulator_server, emulator_client
     assert completed.subscription['items'].data[0].quantity == 3
     invoice = await backend.v1.invoices.retrieve_async(completed.invoice)
     assert (invoice.status, invoice.amount_paid) == ('paid', 15000)
-    customer = await backend.v1.customers.retrieve_async(
-        customer.id, params={'expand': ['invoice_settings.default_payment_method']}
-    )
-    assert customer.invoice_settings.default_payment_method.card.last4 == '4242'
+    # As on Stripe, the card becomes the subscription's default, not the customer's.
+    assert completed.subscription.default_payment_method
+    card = await backend.v1.payment_methods.retrieve_async(completed.subscription.default_payment_method)
+    assert (card.customer, card.card.last4) == (customer.id, '4242')
+    customer = await backend.v1.customers.retrieve_async(customer.id)
+    assert customer.invoice_settings.default_payment_method is None
 
     # Back on the page after paying: it says so, and nothing can be paid twice.
     await page.goto(session.url)

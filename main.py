@@ -18,6 +18,7 @@ from services.settings import Settings, SettingsError
 
 log = logging.getLogger('portico')
 EMULATOR_PATH = '/emulator/stripe'
+DATABASE_TIMEOUT_SECONDS = 60
 
 
 def build(settings: Settings) -> Services:
@@ -174,12 +175,16 @@ def main(argv: list[str]) -> int:
     try:
         settings = Settings.from_env().prepare_data_dir()
         load_catalog(PLANS_FILE)
-        asyncio.run(apply_migrations(settings.database_url))
     except (SettingsError, PlanCatalogError) as error:
         print(f'portico: {error}', file=sys.stderr)
         return 2
-    except (OSError, ConnectionError) as error:
-        print(f'portico: cannot open the database: {error}', file=sys.stderr)
+    try:
+        asyncio.run(asyncio.wait_for(apply_migrations(settings.database_url), DATABASE_TIMEOUT_SECONDS))
+    except TimeoutError:
+        print(f'portico: the database did not answer within {DATABASE_TIMEOUT_SECONDS} s', file=sys.stderr)
+        return 2
+    except Exception as error:  # any driver's refusal (bad password, no such database, …): one line, no traceback
+        print(f'portico: cannot open the database: {error or type(error).__name__}', file=sys.stderr)
         return 2
     if args.command == 'migrate':
         print('Migrations are up to date.')

@@ -78,6 +78,10 @@ class Settings:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise SettingsError(f'DATA_DIR {self.data_dir} cannot be created: {error.strerror}') from None
+        if self.is_sqlite:
+            path = self.database_url.removeprefix('sqlite://')
+            if path != ':memory:' and not Path(path).parent.is_dir():
+                raise SettingsError(f'DATABASE_URL points into {Path(path).parent}, which is not a directory')
         if self.storage_secret:
             return self
         return replace(self, storage_secret=read_or_create_secret(self.data_dir / 'storage-secret'))
@@ -86,7 +90,11 @@ class Settings:
 def read_or_create_secret(path: Path, *, prefix: str = '') -> str:
     """Read a secret kept in a file, or write a new random one readable by the owner only."""
     if path.exists():
-        return path.read_text(encoding='utf-8').strip()
+        os.chmod(path, 0o600)  # a copy or a restore may have widened it
+        secret = path.read_text(encoding='utf-8').strip()
+        if not secret:
+            raise SettingsError(f'{path} is empty: delete it and Portico makes a new one (sessions then end)')
+        return secret
     secret = prefix + secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, 'w', encoding='utf-8') as file:

@@ -1,11 +1,15 @@
 """Logging in and out, the lock-out, access rules and the first-run setup, through NiceGUI's simulated user."""
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from nicegui.testing import User as UserSim
 
 from db.models import LoginThrottle, Organization, Role
+from services import auth
 from services.auth import LOCKED_OUT, LOGIN_FAILED, now
+from services.errors import RateLimited, ValidationFailed
 from tests.helpers import PASSWORD, click, create_admin, create_member, log_in
 
 
@@ -42,6 +46,36 @@ async def test_five_failures_lock_the_email_for_fifteen_minutes(user: UserSim) -
     throttle.locked_until = now() - timedelta(seconds=1)
     await throttle.save()
     await log_in(user, admin.email, PASSWORD)
+
+
+async def test_parallel_guesses_cannot_slip_past_the_limit(db) -> None:
+    admin = await create_admin()
+    guesses = [f'guess number {n}' for n in range(19)] + [PASSWORD]
+    results = await asyncio.gather(
+        *(auth.authenticate(email=admin.email, password=guess) for guess in guesses), return_exceptions=True
+    )
+    checked = [result for result in results if not isinstance(result, RateLimited)]
+    assert len(checked) <= 5, results  # only the allowance was ever checked against the hash
+    assert all(isinstance(result, ValidationFailed | auth.Session) for result in checked), results
+    if not any(isinstance(result, auth.Session) for result in checked):
+        with pytest.raises(RateLimited):
+            await auth.authenticate(email=admin.email, password=PASSWORD)
+
+
+async def test_failures_spread_over_the_window_edge_still_lock(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five failures within 15 minutes of each other lock, even when the first run of them began earlier."""
+    admin = await create_admin()
+    start = now()
+    for minute in (0, 10, 17, 20, 24):  # 17 is more than 15 after 0, but every gap is under 15 minutes
+        monkeypatch.setattr(auth, 'now', lambda minute=minute: start + timedelta(minutes=minute))
+        with pytest.raises(ValidationFailed):
+            await auth.authenticate(email=admin.email, password='wrong password!')
+    with pytest.raises(RateLimited):
+        await auth.authenticate(email=admin.email, password=PASSWORD)
+    # After a quiet quarter of an hour the count starts again, and a correct password clears it.
+    monkeypatch.setattr(auth, 'now', lambda: start + timedelta(minutes=24 + 16))
+    await auth.authenticate(email=admin.email, password=PASSWORD)
+    assert not await LoginThrottle.exists(email=admin.email)
 
 
 async def test_a_member_is_refused(user: UserSim) -> None:

@@ -50,6 +50,12 @@ def test_storage_secret_is_generated_once_and_private(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / 'storage-secret').stat().st_mode) == 0o600
     given = Settings.from_env({'DATA_DIR': str(tmp_path), 'STORAGE_SECRET': 'from-env'}).prepare_data_dir()
     assert given.storage_secret == 'from-env'
+    (tmp_path / 'storage-secret').chmod(0o644)  # widened by a careless copy: narrowed again
+    Settings.from_env({'DATA_DIR': str(tmp_path)}).prepare_data_dir()
+    assert stat.S_IMODE((tmp_path / 'storage-secret').stat().st_mode) == 0o600
+    (tmp_path / 'storage-secret').write_text('\n')
+    with pytest.raises(SettingsError, match='storage-secret is empty'):
+        Settings.from_env({'DATA_DIR': str(tmp_path)}).prepare_data_dir()
 
 
 async def test_models_and_committed_migrations_agree() -> None:
@@ -96,6 +102,19 @@ def test_bad_database_url_stops_the_start_without_a_traceback() -> None:
     unreachable = run_cli('migrate', DATABASE_URL='postgres://nobody@127.0.0.1:1/portico')
     assert unreachable.returncode == 2 and 'Traceback' not in unreachable.stderr
     assert 'cannot open the database' in unreachable.stderr
+    nowhere = run_cli('migrate', DATABASE_URL='sqlite:///nonexistent/dir/portico.sqlite3')  # used to hang
+    assert nowhere.returncode == 2
+    assert nowhere.stderr.strip() == 'portico: DATABASE_URL points into /nonexistent/dir, which is not a directory'
+
+
+@pytest.mark.skipif(not os.environ.get('DATABASE_URL', '').startswith('postgres'), reason='needs a PostgreSQL server')
+def test_a_refusing_postgresql_server_stops_the_start_with_one_line() -> None:
+    from urllib.parse import urlsplit
+
+    server = urlsplit(os.environ['DATABASE_URL'])
+    result = run_cli('migrate', DATABASE_URL=f'postgres://no_such_role_x@{server.hostname}:{server.port or 5432}/x')
+    assert result.returncode == 2 and 'Traceback' not in result.stderr
+    assert result.stderr.strip().count('\n') == 0 and 'cannot open the database' in result.stderr
 
 
 def test_migrate_applies_and_then_has_nothing_to_do(tmp_path: Path) -> None:

@@ -142,6 +142,9 @@ class UserDirectory:
             if email != user.email and await User.filter(email=email).exclude(id=user.id).exists():
                 raise ValidationFailed({'email': 'A user with this email already exists.'})
             ends_sessions = email != user.email or role != user.role
+            if email != user.email:
+                # A link mailed to the old address (perhaps a typo, perhaps someone else's) must not set a password.
+                await PasswordToken.filter(user_id=user.id, used_at=None).update(used_at=now())
             user.name, user.email, user.role = name, email, role
             if ends_sessions:
                 user.session_epoch += 1

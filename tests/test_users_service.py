@@ -1,5 +1,6 @@
 """The rules of user management, proven on the services: the server refuses what the UI hides."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -28,15 +29,24 @@ async def test_an_admin_cannot_disable_delete_or_demote_themself(services: Servi
     assert (await User.get(id=admin.id)).is_admin
 
 
-async def test_the_organization_keeps_an_enabled_admin(services: Services) -> None:
+@pytest.mark.parametrize('action', ['demote', 'disable', 'delete'])
+async def test_two_admins_acting_on_each_other_at_once_leave_an_enabled_admin(services: Services, action) -> None:
     admin = await create_admin()
     other = await create_member(admin, role=Role.ADMIN, name='Other Admin')
-    # Two admins demoting each other at the same moment: the organization lock makes the second one fail.
-    await services.users.edit(session=session_of(admin), user_id=other.id, name=other.name, email=other.email,
-                              role='member')  # fmt: skip
-    with pytest.raises((PermissionDenied, NotAuthenticated)):
-        await services.users.edit(session=session_of(other), user_id=admin.id, name=admin.name, email=admin.email,
-                                  role='member')  # fmt: skip
+
+    def act(actor: User, target: User):
+        me = session_of(actor)
+        if action == 'demote':
+            return services.users.edit(session=me, user_id=target.id, name=target.name, email=target.email,
+                                       role='member')  # fmt: skip
+        if action == 'disable':
+            return services.users.set_enabled(session=me, user_id=target.id, enabled=False)
+        return services.users.delete(session=me, user_id=target.id)
+
+    results = await asyncio.gather(act(admin, other), act(other, admin), return_exceptions=True)
+    refused = [result for result in results if isinstance(result, Exception)]
+    assert len(refused) == 1, results  # the organization lock: the second finds its caller no longer an admin
+    assert isinstance(refused[0], PermissionDenied | NotAuthenticated)
     assert await User.filter(organization_id=admin.organization_id, role=Role.ADMIN, is_enabled=True).count() == 1
 
 
@@ -201,3 +211,37 @@ async def test_changes_are_published_for_open_pages(services: Services) -> None:
     services.events.subscribe(users_changed(admin.organization_id), lambda _: seen.append('users'))
     await services.users.add(session=session_of(admin), name='Pub', email='pub@example.com', role='member')
     assert seen == ['users']
+
+
+async def test_links_last_24_hours_for_a_reset_and_72_for_an_invitation(services: Services) -> None:
+    from services.auth import request_password_reset
+
+    admin = await create_admin()
+    invited = await services.users.add(session=session_of(admin), name='Ivy', email='ivy@example.com', role='member')
+    await request_password_reset(email=admin.email, mailer=services.mailer, base_url='http://portico.test')
+    for user, hours in ((invited, 72), (admin, 24)):
+        token = await PasswordToken.get(user_id=user.id, used_at=None)
+        lifetime = token.expires_at - token.created_at
+        assert timedelta(hours=hours) - timedelta(seconds=5) < lifetime <= timedelta(hours=hours), (hours, lifetime)
+
+
+async def test_correcting_an_email_voids_the_links_sent_to_the_old_address(services: Services) -> None:
+    import re
+
+    from db.models import OutboxMail
+    from services.auth import set_password_with_token
+
+    def link_sent_to(address: str) -> str:
+        return re.findall(r'/set-password/(\S+)', mails[address].text)[0]
+
+    admin = await create_admin()
+    me = session_of(admin)
+    user = await services.users.add(session=me, name='Typo', email='tpyo@example.com', role='member')
+    await services.users.edit(session=me, user_id=user.id, name='Typo', email='typo@example.com', role='member')
+    mails = {mail.recipient: mail for mail in await OutboxMail.all()}
+    with pytest.raises(ValidationFailed):  # before any new link is sent: the edit itself voided the old one
+        await set_password_with_token(token=link_sent_to('tpyo@example.com'), password=PASSWORD, confirm=PASSWORD)
+    await services.users.resend_password_email(session=me, user_id=user.id)
+    mails = {mail.recipient: mail for mail in await OutboxMail.all()}
+    await set_password_with_token(token=link_sent_to('typo@example.com'), password=PASSWORD, confirm=PASSWORD)
+    assert await authenticate(email='typo@example.com', password=PASSWORD)

@@ -43,6 +43,9 @@ class User(Model):
     last_login_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # Name and email case-folded by Python, kept up to date by save(): "Search users" then ignores case for every
+    # alphabet on every database (SQLite's own LIKE folds only A to Z).
+    search_text = fields.TextField(default='', db_default='')
 
     class Meta:
         table = 'users'
@@ -57,6 +60,18 @@ class User(Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    async def save(self, *args, **kwargs) -> None:
+        self.search_text = user_search_text(self.name, self.email)
+        update_fields = kwargs.get('update_fields')
+        if update_fields is not None and ({'name', 'email'} & set(update_fields)):
+            kwargs['update_fields'] = [*update_fields, 'search_text']
+        await super().save(*args, **kwargs)
+
+
+def user_search_text(name: str, email: str) -> str:
+    """What "Search users" looks in: the name and the email, case-folded (so "STRASSE" finds "Straße")."""
+    return f'{name}\n{email}'.casefold()
 
 
 class PasswordToken(Model):

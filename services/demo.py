@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from db.models import Organization, Role, User
+from db.models import Organization, Role, User, user_search_text
 from services.auth import now
 from services.organizations import NewAdmin, create_organization_with_admin
 
@@ -64,11 +64,13 @@ async def seed_demo(
             logged_in = rng.random() < 0.7
             enable = enabled < seat_limit and rng.random() < 0.9
             enabled += enable
+            name, email = f'{first} {last}', f'{first}.{last}.{number}@{domain}'.lower()
             batch.append(
                 User(
                     organization_id=organization.id,
-                    name=f'{first} {last}',
-                    email=f'{first}.{last}.{number}@{domain}'.lower(),
+                    name=name,
+                    email=email,
+                    search_text=user_search_text(name, email),  # bulk_create does not run save()
                     role=Role.ADMIN if rng.random() < 0.02 else Role.MEMBER,
                     is_enabled=enable,
                     last_login_at=moment - timedelta(minutes=rng.randrange(60 * 24 * 90)) if logged_in else None,

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
+from tortoise.expressions import Case, Value, When
 from tortoise.transactions import in_transaction
 
 from db.models import Organization, PasswordToken, Role, User
@@ -83,11 +83,15 @@ class UserDirectory:
         per_page = min(max(query.per_page, 1), MAX_PAGE_SIZE)
         users = User.filter(organization_id=organization_id)
         if search := query.search.strip():
-            users = users.filter(Q(name__icontains=search) | Q(email__icontains=search))
+            users = users.filter(search_text__contains=search.casefold())
         total = await users.count()
         page = min(max(query.page, 1), max(1, -(-total // per_page)))
         field = SORTS.get(query.sort, 'name')
         order = (f'-{field}', '-id') if query.descending else (field, 'id')
+        if field == 'last_login_at':
+            # Who never logged in comes last either way; SQLite and PostgreSQL would otherwise disagree on NULLs.
+            users = users.annotate(never=Case(When(last_login_at__isnull=True, then=Value('b')), default=Value('a')))
+            order = ('never', *order)
         rows = await users.order_by(*order).offset((page - 1) * per_page).limit(per_page)
         return UserPage(
             rows=rows,

@@ -159,6 +159,20 @@ async def test_row_buttons_show_on_hover_and_on_keyboard_focus(portal: LiveServe
     await page.screenshot(path=ARTIFACTS / 'users-focused-row.png', animations='disabled')
 
 
+async def test_html_in_a_name_is_shown_as_text_in_the_browser(portal: LiveServer, browser: Browser) -> None:
+    page = await admin_page(browser, portal)
+    dialogs: list[str] = []
+    page.on('dialog', lambda dialog: dialogs.append(dialog.message))
+    name = '<b>Bold</b><img src=x onerror=alert(1)>'
+    row = await add_user(page, name, 'markup@example.com')
+    await expect(row.get_by_text(name, exact=True)).to_be_visible()  # the characters themselves
+    assert await page.locator('b', has_text='Bold').count() == 0  # no element was made from them
+    assert await page.locator('img[src="x"]').count() == 0
+    await page.get_by_role('button', name='Activity').click()
+    await expect(page.get_by_text(f'{ADMIN_NAME} added markup@example.com')).to_be_visible()
+    assert dialogs == []
+
+
 async def test_edit_user_changes_name_email_and_role(portal: LiveServer, browser: Browser) -> None:
     page = await admin_page(browser, portal)
     row = await add_user(page, 'Eve Edit', 'eve@example.com', 'Member')

@@ -117,3 +117,14 @@ async def test_setup_exists_only_until_the_first_organization(user: UserSim) -> 
     await user.should_see('Fresh Org')
     await user.open('/setup')
     await user.should_see('Log in to Portico')
+
+
+async def test_two_setup_forms_sent_at_once_create_one_organization(db) -> None:
+    from services.errors import PermissionDenied
+    from services.organizations import NewAdmin, create_first_organization
+
+    forms = [NewAdmin(f'Org {n}', f'Admin {n}', f'admin{n}@example.com', PASSWORD) for n in range(2)]
+    results = await asyncio.gather(*(create_first_organization(form) for form in forms), return_exceptions=True)
+    assert sorted(type(result).__name__ for result in results) == ['PermissionDenied', 'User'], results
+    assert any(isinstance(result, PermissionDenied) for result in results)
+    assert await Organization.all().count() == 1

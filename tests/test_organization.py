@@ -4,7 +4,7 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User as UserSim
 
-from db.models import Organization
+from db.models import AuditEvent, Organization
 from services.errors import PermissionDenied, ValidationFailed
 from services.organizations import get_organization, update_organization
 from tests.helpers import click, create_admin, log_in, session_of
@@ -43,6 +43,10 @@ async def test_admin_edits_the_organization(user: UserSim) -> None:
         'NL',
         'NL123456789B01',
     )
+    event = await AuditEvent.get(organization_id=admin.organization_id, action='organization.edited')
+    assert (event.before['name'], event.after['name'], event.actor_name) == ('Acme Corp', 'Acme Europe', admin.name)
+    user.find(kind=ui.expansion, content='Activity').elements.pop().value = True
+    await user.should_see(f'{admin.name} edited the organization', retries=20)
 
 
 @pytest.mark.parametrize(

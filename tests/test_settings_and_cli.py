@@ -121,3 +121,56 @@ def test_migrate_applies_and_then_has_nothing_to_do(tmp_path: Path) -> None:
     url = f'sqlite://{tmp_path / "fresh.sqlite3"}'
     assert run_cli('migrate', DATABASE_URL=url).returncode == 0
     assert run_cli('migrate', DATABASE_URL=url).stdout.strip() == 'Migrations are up to date.'
+
+
+async def test_the_search_text_migration_fills_the_users_that_exist(tmp_path: Path) -> None:
+    """Users made before 0004 become searchable in any case once it runs (on PostgreSQL too, via DATABASE_URL)."""
+    from tortoise.migrations.api.migrate import migrate
+
+    from db.config import apply_migrations, open_database
+    from db.models import User
+
+    url = os.environ['DATABASE_URL']  # this test's own fresh database, already at the newest migration
+    config = tortoise_config(url)
+    await migrate(config=config, target='models.0003_billing_mirror')
+    await Tortoise.close_connections()
+    async with open_database(url):
+        client = Tortoise.get_connection('default')
+        await client.execute_script(
+            'INSERT INTO organizations (name, billing_email, address_line1, address_line2, postal_code, city, country,'
+            " tax_id, created_at, updated_at) VALUES ('Old Org', '', '', '', '', '', '', '', CURRENT_TIMESTAMP,"
+            ' CURRENT_TIMESTAMP)'
+        )
+        await client.execute_script(
+            'INSERT INTO users (organization_id, name, email, role, is_enabled, session_epoch, created_at, updated_at)'
+            " SELECT id, 'Jürgen MÜLLER', 'jm@example.com', 'member', TRUE, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP"
+            ' FROM organizations'
+        )
+    await apply_migrations(url)
+    async with open_database(url):
+        assert await User.filter(search_text__contains='müller').count() == 1
+        assert (await User.get(email='jm@example.com')).search_text == 'jürgen müller\njm@example.com'
+
+
+def test_seed_demo_fills_an_organization_within_its_seats_and_prints_the_login() -> None:
+    import asyncio
+
+    result = run_cli('seed-demo', '--users', '2000', '--organization', 'Demo Co')
+    assert result.returncode == 0, result.stderr
+    assert 'Added 2,000 users to Demo Co.' in result.stdout
+    assert 'as admin@demo-co.example with password ' in result.stdout
+    again = run_cli('seed-demo', '--users', '10', '--organization', 'Demo Co')
+    assert 'Added 10 users to Demo Co.' in again.stdout and '(unchanged' in again.stdout
+
+    async def check() -> None:
+        from db.config import open_database
+        from db.models import User
+
+        async with open_database(os.environ['DATABASE_URL']):
+            users = User.filter(organization__name='Demo Co')
+            assert await users.count() == 2011  # the admin and both batches
+            assert await users.filter(is_enabled=True).count() == 3  # the trial's seats, no more
+            assert await users.filter(search_text='').count() == 0
+            assert await users.filter(name__contains=' ').count() == 2011
+
+    asyncio.run(check())

@@ -245,3 +245,44 @@ async def test_correcting_an_email_voids_the_links_sent_to_the_old_address(servi
     mails = {mail.recipient: mail for mail in await OutboxMail.all()}
     await set_password_with_token(token=link_sent_to('typo@example.com'), password=PASSWORD, confirm=PASSWORD)
     assert await authenticate(email='typo@example.com', password=PASSWORD)
+
+
+async def test_sorting_by_last_login_puts_who_never_logged_in_last_and_names_match_in_any_case(
+    services: Services,
+) -> None:
+    from services.auth import now
+
+    admin = await create_admin(name='Zoe Admin')
+    moment = now()
+    for number, minutes in enumerate((30, None, 10, None, 20)):
+        await User.create(organization_id=admin.organization_id, name=f'Léa Person {number}',
+                          email=f'p{number}@example.com', is_enabled=False,
+                          last_login_at=moment - timedelta(minutes=minutes) if minutes else None)  # fmt: skip
+    await User.filter(id=admin.id).update(last_login_at=moment)
+    me = session_of(admin)
+    newest = await services.users.page(session=me, query=UserQuery(sort='last_login', descending=True))
+    assert [user.name for user in newest.rows] == [
+        'Zoe Admin', 'Léa Person 2', 'Léa Person 4', 'Léa Person 0', 'Léa Person 3', 'Léa Person 1',
+    ]  # fmt: skip
+    oldest = await services.users.page(session=me, query=UserQuery(sort='last_login'))
+    assert [user.name for user in oldest.rows] == [
+        'Léa Person 0', 'Léa Person 4', 'Léa Person 2', 'Zoe Admin', 'Léa Person 1', 'Léa Person 3',
+    ]  # fmt: skip
+    found = await services.users.page(session=me, query=UserQuery(search='PERSON 3'))
+    assert [user.name for user in found.rows] == ['Léa Person 3']
+    found = await services.users.page(session=me, query=UserQuery(search='LÉA PERSON'))  # beyond A to Z, too
+    assert found.total == 5
+    await services.users.edit(session=me, user_id=found.rows[0].id, name='Jürgen Straße', email='js@example.com',
+                              role='member')  # fmt: skip
+    found = await services.users.page(session=me, query=UserQuery(search='STRASSE'))
+    assert [user.name for user in found.rows] == ['Jürgen Straße']
+
+
+async def test_the_activity_shows_the_latest_50_events_newest_first(services: Services) -> None:
+    from services import audit
+
+    admin = await create_admin()
+    for number in range(60):
+        await audit.record(actor=admin, action='user.edited', target_type='user', target_label=f'user {number}')
+    latest = await audit.latest(organization_id=admin.organization_id)
+    assert [event.target_label for event in latest] == [f'user {number}' for number in range(59, 9, -1)]

@@ -1,5 +1,7 @@
 """The guide's first-time purchase in headless Chromium, against `python main.py` with offline billing."""
 
+from pathlib import Path
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -12,7 +14,8 @@ async def logged_in(live_server: LiveServer, browser, email: str = 'owner@exampl
         'create-admin', '--organization', 'Buyer Org', '--name', 'Olga Owner', '--email', email, '--password', PASSWORD
     )
     assert created.returncode == 0, created.stderr
-    page = await browser.new_page(viewport={'width': 1280, 'height': 1000})
+    context = await browser.new_context(viewport={'width': 1280, 'height': 1000})
+    page = await context.new_page()
     await page.goto(f'{live_server.url}/login')
     await page.get_by_label('Email').fill(email)
     await page.get_by_label('Password').fill(PASSWORD)
@@ -58,9 +61,14 @@ async def test_a_trial_admin_buys_flexible_yearly_for_5_seats(live_server: LiveS
     await expect(page.get_by_role('button', name='Subscription settings')).to_have_count(0)
 
     await choose_flexible_yearly_5_seats(page)
+    checkout_url = page.url
     await pay(page, first_card)  # declined: the page says so, nothing is created
     await expect(page.get_by_text('Your card was declined.')).to_be_visible()
     await page.screenshot(path=ARTIFACTS / 'billing-checkout-declined.png')
+    other_tab = await page.context.new_page()
+    await other_tab.goto(f'{live_server.url}/admin')
+    await expect(other_tab.get_by_label('Subscription', exact=True).get_by_text('Trial: 14 days left')).to_be_visible()
+    assert await subscriptions_in_stripe(live_server) == []
 
     await pay(page, '4242 4242 4242 4242')
     await expect(page.get_by_text('Your subscription is Active.')).to_be_visible(timeout=15_000)
@@ -76,6 +84,30 @@ async def test_a_trial_admin_buys_flexible_yearly_for_5_seats(live_server: LiveS
     await expect(subscription.get_by_text('0', exact=True)).to_be_visible()
     await expect(page.get_by_role('button', name='Subscription settings')).to_be_visible()
     await page.screenshot(path=ARTIFACTS / 'billing-active-subscription.png', full_page=True)
+    [subscription_in_stripe] = await subscriptions_in_stripe(live_server)
+    assert subscription_in_stripe['items']['data'][0]['quantity'] == 5
+
+    # A second try with the declining card, on the same checkout and from the plans page: nothing changes.
+    await other_tab.goto(checkout_url)
+    await expect(other_tab.get_by_text('This checkout session is already complete')).to_be_visible()
+    await other_tab.goto(f'{live_server.url}/admin/subscriptions')
+    await expect(
+        other_tab.get_by_text('Your organization already subscribes to Flexible.', exact=False)
+    ).to_be_visible()
+    await expect(other_tab.get_by_role('button', name='Select Flexible')).to_have_count(0)
+    assert await subscriptions_in_stripe(live_server) == [subscription_in_stripe]
+    await page.reload()
+    await expect(subscription.get_by_text('1 of 5 used')).to_be_visible()
+
+
+async def subscriptions_in_stripe(live_server: LiveServer) -> list[dict]:
+    """What the emulator holds, asked the way any script would: the stripe SDK with the key file."""
+    import stripe
+
+    key = (Path(live_server.env['DATA_DIR']) / 'stripe-emulator-key').read_text().strip()
+    client = stripe.StripeClient(key, base_addresses={'api': f'{live_server.url}/emulator/stripe'})
+    found = await client.v1.subscriptions.list_async(params={'status': 'all'})
+    return [subscription.to_dict() for subscription in found.data]
 
 
 async def test_cancelling_checkout_returns_to_the_plans_with_nothing_changed(live_server: LiveServer, browser) -> None:

@@ -29,8 +29,14 @@ async def test_every_page_shows_the_test_mode_badge_offline(user: UserSim) -> No
     await user.open('/setup')
     await user.should_see('Test mode · offline billing')
     admin = await create_admin()
+    for path in ('/login', '/forgot-password', '/set-password/not-a-real-token'):
+        await user.open(path)
+        await user.should_see('Test mode · offline billing')
     await log_in(user, admin.email)
     await user.should_see('Test mode · offline billing')
+    for path in ('/admin/subscriptions', '/admin/subscriptions/complete?session_id=cs_test_unknown', '/help'):
+        await user.open(path)
+        await user.should_see('Test mode · offline billing')
 
 
 async def test_with_a_stripe_key_there_is_no_emulator_and_no_badge(stripe_key_env, user: UserSim) -> None:

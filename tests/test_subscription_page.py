@@ -3,7 +3,7 @@
 import asyncio
 
 import stripe
-from nicegui import app
+from nicegui import app, ui
 from nicegui.testing import User as UserSim
 from starlette.routing import Mount
 
@@ -116,3 +116,42 @@ async def test_resync_rebuilds_the_mirror_and_reports_what_differed(user: UserSi
     differences = await services.billing.resync(session=session_of(admin))
     assert differences == ['seats: 9 → 4']
     assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).seats == 4
+
+
+async def test_resync_with_stripe_from_the_cogwheel_menu_and_at_start_up(user: UserSim) -> None:
+    from main import catch_up_with_stripe
+
+    admin = await create_admin()
+    await log_in(user, admin.email)
+    await subscribe_behind_the_portals_back(admin.organization_id, seats=4)
+    await user.should_see('1 of 4 used', retries=60)
+    await mounted_emulator().drain()
+    await SubscriptionMirror.filter(organization_id=admin.organization_id).update(seats=9)  # drifted
+    resync = user.find(kind=ui.menu_item)  # in the cogwheel's menu; the label is the item's section
+    resync.elements = {
+        item for item in resync.elements
+        if any(getattr(child, 'text', '') == 'Resync with Stripe' for child in item.descendants())
+    }  # fmt: skip
+    assert len(resync.elements) == 1
+    resync.click()
+    await user.should_see('Resynced with Stripe: seats: 9 → 4', retries=40)
+    await user.should_see('1 of 4 used', retries=20)  # the section followed the mirror
+    # What start-up runs in the background: the mirror catches up with what changed while Portico was down.
+    await SubscriptionMirror.filter(organization_id=admin.organization_id).update(seats=7)
+    await catch_up_with_stripe(running_services())
+    assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).seats == 4
+
+
+async def test_help_renders_the_guide_with_the_first_time_purchase_linked_from_the_plans(user: UserSim) -> None:
+    admin = await create_admin()
+    await log_in(user, admin.email)
+    await user.open('/admin/subscriptions')
+    [link] = user.find(kind=ui.link, content='How buying works').elements
+    assert link.props['href'] == '/help#first-time-purchase'
+    await user.open('/help')
+    await user.should_see('Portico administrator guide')
+    [guide] = user.find(kind=ui.markdown).elements
+    assert '<h2 id="first-time-purchase">First time purchase</h2>' in guide.props['innerHTML']
+    for section in ('Buy tokens', 'Edit payment method', 'Billing history', 'Cancelling subscription',
+                    'Remove scheduled cancellation', 'Edit user', 'Resend password email', 'Delete user'):  # fmt: skip
+        assert section in guide.content, section

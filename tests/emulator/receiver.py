@@ -1,5 +1,6 @@
 """A webhook endpoint for tests: verifies each delivery with the SDK and can pretend to be down."""
 
+import time
 from dataclasses import dataclass, field
 
 import stripe
@@ -16,6 +17,7 @@ class Delivery:
     status: int
     body: bytes
     headers: dict
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

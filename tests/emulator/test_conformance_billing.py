@@ -187,6 +187,8 @@ async def test_renewal_with_failing_card_goes_past_due(backend):
     assert subscription.latest_invoice.status == 'open'
     assert subscription.latest_invoice.billing_reason == 'subscription_cycle'
     assert subscription.latest_invoice.attempt_count >= 1
+    failed = await backend.v1.events.list_async(params={'type': 'invoice.payment_failed', 'limit': 100})
+    assert subscription.latest_invoice.id in {event.data.object.id for event in failed.data}
 
 
 async def test_declined_always_invoice_update_is_rejected(backend):
@@ -330,6 +332,8 @@ async def test_checkout_session_create_retrieve_expire(backend):
     assert session.currency == 'usd'
     assert session.line_items.data[0].price.id == prices.pro_monthly
     assert session.line_items.data[0].quantity == 4
+    assert (session.client_reference_id, session.metadata['org'], session.customer) == ('org_1', '1', customer.id)
+    assert session.success_url == 'https://portico.example/admin?session_id={CHECKOUT_SESSION_ID}'
     items = await backend.v1.checkout.sessions.line_items.list_async(session.id)
     assert items.data[0].amount_total == 20000
 
@@ -360,3 +364,19 @@ async def test_checkout_session_create_retrieve_expire(backend):
     assert expired.status == 'expired'
     with pytest.raises(stripe.InvalidRequestError):
         await backend.v1.checkout.sessions.expire_async(session.id)
+
+
+async def test_an_update_without_proration_changes_only_the_next_invoice(backend):
+    prices = await catalogue(backend)
+    clock, customer, _ = await customer_on_clock(backend)
+    subscription = await subscribe(backend, customer, prices.pro_monthly, 1)
+    await backend.advance_clock(clock.id, JAN_1_2027 + 10 * DAY)
+    item = subscription['items'].data[0]
+    updated = await backend.v1.subscriptions.update_async(
+        subscription.id, params={'items': [{'id': item.id, 'quantity': 3}], 'proration_behavior': 'none'}
+    )
+    assert updated['items'].data[0].quantity == 3
+    assert updated.latest_invoice == subscription.latest_invoice  # nothing invoiced now
+    upcoming = await backend.v1.invoices.create_preview_async(params={'subscription': subscription.id})
+    assert proration_lines(upcoming) == []
+    assert upcoming.amount_due == 3 * 5000

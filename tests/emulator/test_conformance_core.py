@@ -135,6 +135,8 @@ async def test_payment_methods_attach_update_detach(backend):
     assert [pm.id for pm in remaining.data] == [mastercard.id]
     # The detached card was the default; Stripe forgets it.
     assert (await v1.customers.retrieve_async(customer.id)).invoice_settings.default_payment_method is None
+    events = await v1.events.list_async(params={'type': 'payment_method.detached', 'limit': 100})
+    assert visa.id in {event.data.object.id for event in events.data}
 
 
 async def test_attaching_a_declining_card_is_a_card_error(backend):

@@ -64,6 +64,9 @@ async def test_setup_mode_saves_the_card(emulator_client):
     assert page.status_code == 303
     done = await backend.v1.checkout.sessions.retrieve_async(session.id, params={'expand': ['setup_intent']})
     assert done.setup_intent.status == 'succeeded'
+    intent = await backend.v1.setup_intents.retrieve_async(done.setup_intent.id)  # as Portico asks for it
+    assert (intent.id, intent.customer, intent.payment_method) == (done.setup_intent.id, customer.id,
+                                                                    done.setup_intent.payment_method)  # fmt: skip
     pm = await backend.v1.payment_methods.retrieve_async(done.setup_intent.payment_method)
     assert (pm.customer, pm.card.brand, pm.card.last4) == (customer.id, 'mastercard', '4444')
     customer = await backend.v1.customers.retrieve_async(customer.id)

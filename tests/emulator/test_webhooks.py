@@ -78,6 +78,26 @@ async def test_every_event_arrives_once_after_the_endpoint_was_down(tmp_path, en
     assert all(event.pending_webhooks == 0 for event in events.data)
 
 
+async def test_failed_deliveries_back_off_exponentially(tmp_path, endpoint):
+    server = EmulatorServer(
+        tmp_path, webhook_url=f'{endpoint.url}/stripe/webhook', retry_base_seconds=0.1, retry_max_seconds=0.5
+    ).start()
+    try:
+        receiver = Receiver(server.emulator.webhook_secret, failures_left=5)
+        endpoint.start(receiver.app())
+        client = stripe.StripeClient(server.emulator.api_key, base_addresses={'api': server.api_url})
+        await client.v1.customers.create_async(params={'name': 'Backed off'})
+        await server.emulator.drain(timeout=10)
+    finally:
+        server.stop()
+    times = [delivery.at for delivery in receiver.deliveries]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert [delivery.status for delivery in receiver.deliveries] == [500] * 5 + [200]
+    # 0.1, 0.2, 0.4 s, then capped at 0.5 s
+    for gap, expected in zip(gaps, (0.1, 0.2, 0.4, 0.5, 0.5), strict=True):
+        assert expected * 0.9 <= gap <= expected + 0.25, gaps
+
+
 async def test_replay_and_resend_endpoint(tmp_path, endpoint):
     server = emulator_for(tmp_path, endpoint)
     receiver = Receiver(server.emulator.webhook_secret)

@@ -155,3 +155,35 @@ async def test_help_renders_the_guide_with_the_first_time_purchase_linked_from_t
     for section in ('Buy tokens', 'Edit payment method', 'Billing history', 'Cancelling subscription',
                     'Remove scheduled cancellation', 'Edit user', 'Resend password email', 'Delete user'):  # fmt: skip
         assert section in guide.content, section
+
+
+async def test_two_open_pages_follow_a_token_purchase_and_the_end_of_the_subscription(
+    user: UserSim, create_user
+) -> None:
+    from tests.billing_helpers import pay
+    from tests.helpers import create_member, session_of
+
+    admin = await create_admin()
+    colleague = await create_member(admin, role='admin', name='Colleague Admin')
+    await log_in(user, admin.email)
+    other = create_user()
+    await log_in(other, colleague.email)
+    await subscribe_behind_the_portals_back(admin.organization_id, seats=4)
+    price = await running_services().billing.price_id('portico_flexible_monthly')
+    subscription = (await emulator_client().v1.subscriptions.list_async()).data[0]
+    await emulator_client().v1.subscriptions.update_async(
+        subscription.id, params={'items': [{'id': subscription['items'].data[0].id, 'price': price}]}
+    )  # now on Flexible, which has tokens
+    for page in (user, other):
+        await page.should_see('Flexible', retries=60)
+        await page.should_see('+ Add tokens', retries=20)
+    services = running_services()
+    url = await services.manager.start_token_checkout(session=session_of(admin), packs=2)
+    response = await pay(_mount().app, url)
+    assert response.status_code == 303, response.text
+    for page in (user, other):  # the webhook lands; nobody reloads
+        await page.should_see('2,000', retries=60)
+    await emulator_client().v1.subscriptions.cancel_async(subscription.id)  # ended in Stripe's dashboard, say
+    for page in (user, other):
+        await page.should_see('Choose subscription', retries=60)
+        await page.should_see('2 of 3 used', retries=20)  # the trial allowance again

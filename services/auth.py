@@ -5,8 +5,10 @@ user, so bumping the epoch (disable, delete, password change) ends every session
 """
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -69,63 +71,60 @@ def _dummy_hash() -> str:
 async def authenticate(*, email: str, password: str) -> Session:
     """Check a login; raise ValidationFailed with one message for any wrong email or password."""
     key = (email or '').strip().lower()
-    await _count_attempt(key)  # before the ~100 ms check: parallel guesses cannot all slip past the limit
-    user = await User.get_or_none(email=key) if key else None
-    valid = await verify_password(password or '', user.password_hash if user else None)
-    if not (valid and user and user.password_hash):
-        await _lock_if_exhausted(key)
-        raise ValidationFailed({'password': LOGIN_FAILED})
-    await LoginThrottle.filter(email=key).delete()  # a correct password clears the count, even for a disabled user
+    # One check at a time per email: parallel guesses each see the failures before them, so none slips past the
+    # limit, while parallel correct logins (one admin, several tabs) all succeed, one ~100 ms check after another.
+    async with _checking(key):
+        throttle = await LoginThrottle.get_or_none(email=key)
+        if throttle and throttle.locked_until and throttle.locked_until > now():
+            raise RateLimited(LOCKED_OUT)
+        user = await User.get_or_none(email=key) if key else None
+        valid = await verify_password(password or '', user.password_hash if user else None)
+        if not (valid and user and user.password_hash):
+            await _record_failure(key)
+            raise ValidationFailed({'password': LOGIN_FAILED})
+        await LoginThrottle.filter(email=key).delete()  # a right password clears the count
     if not user.is_enabled:
         raise ValidationFailed({'password': 'This account is disabled. Ask an administrator of your organization.'})
     await User.filter(id=user.id).update(last_login_at=now())
     return Session(user_id=user.id, epoch=user.session_epoch)
 
 
-async def _count_attempt(email: str) -> None:
-    """Count a login attempt as failed until its password proves right; refuse it once the limit is reached.
+_checks: weakref.WeakValueDictionary[tuple, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    The count runs while failures keep coming: it starts again only after LOCKOUT without one (`window_start` holds
-    the latest). So any MAX_FAILED_LOGINS failures within LOCKOUT of each other lock the email.
-    """
-    for _ in range(2):  # two first attempts at once may both try to create the row; the loser reads it
+
+@contextlib.asynccontextmanager
+async def _checking(email: str):
+    # A lock per email and event loop, gone once no check holds it. In this process: Portico runs as one.
+    key = (email, asyncio.get_running_loop())
+    lock = _checks.get(key)
+    if lock is None:
+        lock = _checks[key] = asyncio.Lock()
+    async with lock:
+        yield
+
+
+async def _record_failure(email: str) -> None:
+    """Count a failed login. The count runs while failures keep coming, and starts again only after LOCKOUT
+    without one (`window_start` holds the latest), so any MAX_FAILED_LOGINS failures within LOCKOUT of each other
+    lock the email."""
+    for _ in range(2):  # two first failures at once (two processes) may both create the row; the loser retries
         try:
-            refused = await _count_attempt_once(email)
-            break
+            async with in_transaction():
+                throttle = await LoginThrottle.filter(email=email).select_for_update().first()
+                moment = now()
+                if throttle is None:
+                    await LoginThrottle.create(email=email, failures=1, window_start=moment)
+                    return
+                if throttle.locked_until or moment - throttle.window_start > LOCKOUT:
+                    throttle.failures, throttle.locked_until = 0, None  # the lock or the run of failures is over
+                throttle.failures += 1
+                throttle.window_start = moment
+                if throttle.failures >= MAX_FAILED_LOGINS:
+                    throttle.locked_until = moment + LOCKOUT
+                await throttle.save()
+                return
         except IntegrityError:
             continue
-    else:
-        refused = True
-    if refused:
-        raise RateLimited(LOCKED_OUT)
-
-
-async def _count_attempt_once(email: str) -> bool:
-    async with in_transaction():
-        throttle = await LoginThrottle.filter(email=email).select_for_update().first()
-        moment = now()
-        if throttle is None:
-            await LoginThrottle.create(email=email, failures=1, window_start=moment)
-            return False
-        if throttle.locked_until and throttle.locked_until > moment:
-            return True
-        if throttle.locked_until or moment - throttle.window_start > LOCKOUT:
-            throttle.failures, throttle.locked_until = 0, None  # the lock or the run of failures is over
-        refused = throttle.failures >= MAX_FAILED_LOGINS
-        if refused:
-            throttle.locked_until = moment + LOCKOUT
-        else:
-            throttle.failures += 1
-            throttle.window_start = moment
-        await throttle.save()
-        return refused
-
-
-async def _lock_if_exhausted(email: str) -> None:
-    """The attempt that used up the allowance starts the lock-out."""
-    await LoginThrottle.filter(email=email, failures__gte=MAX_FAILED_LOGINS, locked_until=None).update(
-        locked_until=now() + LOCKOUT
-    )
 
 
 async def load_user(session: Session | None) -> User:

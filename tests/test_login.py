@@ -62,6 +62,16 @@ async def test_parallel_guesses_cannot_slip_past_the_limit(db) -> None:
             await auth.authenticate(email=admin.email, password=PASSWORD)
 
 
+async def test_parallel_correct_logins_of_one_admin_all_succeed(db) -> None:
+    admin = await create_admin()
+    for _ in range(4):  # four failures already: one more would lock
+        with pytest.raises(ValidationFailed):
+            await auth.authenticate(email=admin.email, password='wrong password!')
+    sessions = await asyncio.gather(*(auth.authenticate(email=admin.email, password=PASSWORD) for _ in range(10)))
+    assert {session.user_id for session in sessions} == {admin.id}
+    assert not await LoginThrottle.exists(email=admin.email)
+
+
 async def test_failures_spread_over_the_window_edge_still_lock(db, monkeypatch: pytest.MonkeyPatch) -> None:
     """Five failures within 15 minutes of each other lock, even when the first run of them began earlier."""
     admin = await create_admin()

@@ -170,7 +170,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
-    logging.getLogger('tortoise').setLevel(logging.WARNING)
+    for chatty in ('tortoise', 'httpx', 'stripe'):  # a line per SQL statement or Stripe request is for debugging
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     args = parse_args(argv)
     try:
         settings = Settings.from_env().prepare_data_dir()

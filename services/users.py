@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Case, Value, When
 from tortoise.transactions import in_transaction
 
 from db.models import Organization, PasswordToken, Role, User
@@ -87,12 +86,12 @@ class UserDirectory:
         total = await users.count()
         page = min(max(query.page, 1), max(1, -(-total // per_page)))
         field = SORTS.get(query.sort, 'name')
-        order = (f'-{field}', '-id') if query.descending else (field, 'id')
+        offset = (page - 1) * per_page
         if field == 'last_login_at':
-            # Who never logged in comes last either way; SQLite and PostgreSQL would otherwise disagree on NULLs.
-            users = users.annotate(never=Case(When(last_login_at__isnull=True, then=Value('b')), default=Value('a')))
-            order = ('never', *order)
-        rows = await users.order_by(*order).offset((page - 1) * per_page).limit(per_page)
+            rows = await _by_last_login(users, descending=query.descending, offset=offset, limit=per_page)
+        else:
+            order = (f'-{field}', '-id') if query.descending else (field, 'id')
+            rows = await users.order_by(*order).offset(offset).limit(per_page)
         return UserPage(
             rows=rows,
             total=total,
@@ -265,6 +264,21 @@ class UserDirectory:
                 action='Set your password',
             )
         )
+
+
+async def _by_last_login(users, *, descending: bool, offset: int, limit: int) -> list[User]:
+    """Users by last login, who never logged in last either way, each part read in its index's order.
+
+    (SQLite and PostgreSQL put NULLs at opposite ends, and an expression to even them out defeats the index.)
+    """
+    logged_in = users.filter(last_login_at__not_isnull=True)
+    order = ('-last_login_at', '-id') if descending else ('last_login_at', 'id')
+    rows = await logged_in.order_by(*order).offset(offset).limit(limit)
+    if len(rows) == limit:
+        return rows
+    before_never = offset + len(rows) if rows else await logged_in.count()
+    never = users.filter(last_login_at=None).order_by('-id' if descending else 'id')
+    return rows + await never.offset(max(0, offset - before_never)).limit(limit - len(rows))
 
 
 def _role(value: str, errors: dict[str, str]) -> Role:

@@ -264,6 +264,13 @@ async def test_sorting_by_last_login_puts_who_never_logged_in_last_and_names_mat
     assert [user.name for user in newest.rows] == [
         'Zoe Admin', 'Léa Person 2', 'Léa Person 4', 'Léa Person 0', 'Léa Person 3', 'Léa Person 1',
     ]  # fmt: skip
+    for descending in (False, True):  # page by page, across the edge between logged-in and never
+        whole = await services.users.page(session=me, query=UserQuery(sort='last_login', descending=descending))
+        paged = []
+        for number in (1, 2, 3):
+            query = UserQuery(sort='last_login', descending=descending, page=number, per_page=2)
+            paged += (await services.users.page(session=me, query=query)).rows
+        assert [user.id for user in paged] == [user.id for user in whole.rows]
     oldest = await services.users.page(session=me, query=UserQuery(sort='last_login'))
     assert [user.name for user in oldest.rows] == [
         'Léa Person 0', 'Léa Person 4', 'Léa Person 2', 'Zoe Admin', 'Léa Person 1', 'Léa Person 3',

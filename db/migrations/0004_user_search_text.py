@@ -1,6 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
+from tortoise.indexes import Index
 
 BATCH = 1000
 
@@ -29,10 +30,37 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.RemoveIndex(
+            model_name='User',
+            name='users_org_name',
+            fields=None,
+        ),
+        ops.RemoveIndex(
+            model_name='User',
+            name='users_org_email',
+            fields=None,
+        ),
+        ops.RemoveIndex(
+            model_name='User',
+            name='users_org_last_login',
+            fields=None,
+        ),
         ops.AddField(
             model_name='User',
             name='search_text',
             field=fields.TextField(default='', db_default='', unique=False),
         ),
         ops.RunPython(fill_search_text, ops.RunPython.noop),
+        ops.AddIndex(
+            model_name='User',
+            index=Index(fields=['organization_id', 'name', 'search_text'], name='users_org_name_search'),
+        ),
+        ops.AddIndex(
+            model_name='User',
+            index=Index(fields=['organization_id', 'email', 'search_text'], name='users_org_email_search'),
+        ),
+        ops.AddIndex(
+            model_name='User',
+            index=Index(fields=['organization_id', 'last_login_at', 'search_text'], name='users_org_last_login_search'),
+        ),
     ]

@@ -6,16 +6,15 @@ does no I/O of its own: it calls the callbacks it is given, which return None wh
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from nicegui import ui
 
 from components.forms import show_errors
+from components.user_row import ROLE_OPTIONS, UserRow
 from db.models import Role, User
 from services.errors import ValidationFailed
 from services.users import DEFAULT_PAGE_SIZE, SeatsExhausted, UserPage, UserQuery
 
-ROLE_OPTIONS = {Role.MEMBER.value: 'Member', Role.ADMIN.value: 'Admin'}
 ROW_STYLE = """
 <style>
 .user-row { display: grid; align-items: center; gap: 0.5rem; padding: 0.25rem 0.5rem; border-bottom: 1px solid #eee;
@@ -112,43 +111,25 @@ class UserList(ui.card):
             button.props(f'icon-right={"arrow_downward" if self.query.descending else "arrow_upward"}')
         button.props['aria-label'] = f'Sort by {caption.lower()}'
 
-    def _row(self, user: User) -> None:
-        row = ui.element('div').classes('user-row w-full').props('tabindex=0 role=group')
-        row.props['aria-label'] = user.name
-        with row:
-            ui.label(user.name).classes('ellipsis')
-            ui.label(user.email).classes('ellipsis')
-            ui.label(ROLE_OPTIONS[user.role])
-            # No binding: the rows are rebuilt from the models whenever users change (the event bus), and a
-            # binding per row costs memory and a check ten times a second for every open page.
-            switch = ui.switch(value=user.is_enabled)
-            switch.props['aria-label'] = 'Is enabled?'
-            switch.on_value_change(lambda e, user=user: self._toggle(user, e.sender, e.value))
-            ui.label(_when(user.last_login_at)).classes('text-grey-8')
-            with ui.row().classes('row-actions no-wrap gap-0 justify-end'):
-                self._icon_button('edit', 'Edit user', lambda user=user: self.open_edit_dialog(user))
-                self._icon_button('lock', 'Resend password email', lambda user=user: self._resend(user))
-                self._icon_button('delete', 'Delete user', lambda user=user: self.open_delete_dialog(user))
+    def _row(self, user: User) -> UserRow:
+        return UserRow(
+            user,
+            on_edit=self.open_edit_dialog,
+            on_resend=self._resend,
+            on_delete=self.open_delete_dialog,
+            on_toggle=self._toggle,
+        )
 
-    @staticmethod
-    def _icon_button(icon: str, name: str, on_click: Callable) -> None:
-        button = ui.button(icon=icon, on_click=on_click).props('flat round dense')
-        button.props['aria-label'] = name
-        with button:
-            ui.tooltip(name)
-
-    async def _toggle(self, user: User, switch: ui.switch, value: bool) -> None:
+    async def _toggle(self, row: UserRow, value: bool) -> None:
+        user = row.user
         if value == user.is_enabled:
-            return  # the switch was put back after a refusal: nothing to do
+            return
         try:
             changed = await self.actions.set_enabled(user, value)
         except ValidationFailed as refusal:
             ui.notify(str(refusal), type='negative', multi_line=True)
             changed = None
-        if changed is None:
-            switch.value = user.is_enabled  # refused: put the switch back
-        else:
-            user.is_enabled = changed.is_enabled
+        row.show_enabled(user.is_enabled if changed is None else changed.is_enabled)  # refused: put it back
 
     async def _resend(self, user: User) -> None:
         if await self.actions.resend(user) is not None:
@@ -248,7 +229,3 @@ def _dialog_buttons(dialog: ui.dialog, label: str, action: Callable, *, color: s
     with ui.row().classes('w-full justify-end'):
         ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
         ui.button(label, on_click=action, color=color).props('no-caps')
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime('%Y-%m-%d %H:%M') if moment else 'Never'

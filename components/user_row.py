@@ -1,0 +1,60 @@
+"""One row of the Users section: a user's name, email, role, "Is enabled?" switch, last login and row buttons.
+
+The row is drawn by `user_row.js` in the browser, so a page of 100 users holds 100 elements on the server instead
+of 1,300: what keeps an open page near 0.5 MiB of server memory. It emits "edit", "resend", "delete" and
+"toggle" (with the switch's new value); the list decides what they do.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from nicegui import events, ui
+
+from db.models import Role, User
+
+ROLE_OPTIONS = {Role.MEMBER.value: 'Member', Role.ADMIN.value: 'Admin'}
+
+
+class UserRow(ui.element, component='user_row.js'):
+    def __init__(
+        self,
+        user: User,
+        *,
+        on_edit: Callable[[User], object],
+        on_resend: Callable[[User], object],
+        on_delete: Callable[[User], object],
+        on_toggle: Callable[['UserRow', bool], object],
+    ) -> None:
+        super().__init__()
+        self.user = user
+        self._props.update(
+            name=user.name,
+            email=user.email,
+            role=ROLE_OPTIONS[Role(user.role).value],
+            enabled=user.is_enabled,
+            seen=last_login_text(user.last_login_at),
+        )
+        self.on('edit', lambda: on_edit(user))
+        self.on('resend', lambda: on_resend(user))
+        self.on('delete', lambda: on_delete(user))
+        self.on('toggle', lambda event: on_toggle(self, _switched_to(event)))
+
+    def _displayed_contents(self, *, only_visible: bool) -> list:
+        # What the browser shows as text, for NiceGUI's ElementFilter (and so for the simulated user in tests).
+        return [self._props[key] for key in ('name', 'email', 'role', 'seen')]
+
+    def show_enabled(self, value: bool) -> None:
+        """Put the switch where the server says it is (after a change, or back after a refusal)."""
+        self.user.is_enabled = value
+        self._props['enabled'] = value
+        self.update()
+        self.run_method('show_enabled', value)
+
+
+def last_login_text(moment: datetime | None) -> str:
+    return moment.strftime('%Y-%m-%d %H:%M') if moment else 'Never'
+
+
+def _switched_to(event: events.GenericEventArguments) -> bool:
+    args = event.args
+    return bool(args[0] if isinstance(args, list | tuple) else args)

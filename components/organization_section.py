@@ -32,7 +32,7 @@ class OrganizationSection(ui.card):
         self.classes('w-full').props('aria-label="Organization"')
         with self:
             with ui.row().classes('w-full items-center'):
-                ui.label('Organization').classes('text-h6')
+                ui.label('Organization').classes('text-h6').props('role=heading aria-level=2')
                 ui.space()
                 edit = ui.button(icon='edit', on_click=self.open_editor).mark('edit-organization')
                 with edit.props('flat round aria-label="Edit organization"'):

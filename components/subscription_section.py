@@ -67,7 +67,7 @@ class SubscriptionSection(ui.card):
         self.actions.remember(overview)
         subscription = overview.subscription
         with ui.row().classes('w-full items-center'):
-            ui.label('Subscription').classes('text-h6')
+            ui.label('Subscription').classes('text-h6').props('role=heading aria-level=2')
             ui.space()
             if overview.subscribed:
                 self._cogwheel()

@@ -50,7 +50,7 @@ class UserList(ui.card):
         self.classes('w-full').props('aria-label="Users"')
         with self:
             with ui.row().classes('w-full items-center'):
-                ui.label('Users').classes('text-h6')
+                ui.label('Users').classes('text-h6').props('role=heading aria-level=2')
                 self.seats = ui.label().classes('text-grey-7')
                 ui.space()
                 ui.button('+ Add user', on_click=self.open_add_dialog).props('no-caps')

@@ -77,7 +77,7 @@ def register(services: Services) -> None:
 
         overview = await services.billing.overview(session=page_session)
         with frame('Administration', test_mode=test_mode, user_name=admin.name, on_logout=log_out):
-            ui.label('Administration portal').classes('text-h4')
+            ui.label('Administration portal').classes('text-h4').props('role=heading aria-level=1')
             OrganizationSection(organization, countries=organizations.countries(), on_save=save_organization)
             subscription = SubscriptionSection(overview, billing_actions)
             user_list = UserList(actions, current_user_id=admin.id)

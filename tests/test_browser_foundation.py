@@ -19,7 +19,9 @@ async def test_admin_logs_in_edits_the_organization_and_logs_out(live_server: Li
     await page.get_by_label('Password').fill(PASSWORD)
     await page.screenshot(path=ARTIFACTS / 'login.png')
     await page.get_by_role('button', name='Log in').click()
-    await expect(page.get_by_text('Administration portal')).to_be_visible()
+    await expect(page.get_by_role('heading', name='Administration portal', level=1)).to_be_visible()
+    for section in ('Organization', 'Subscription', 'Users'):  # the contract's section headings
+        await expect(page.get_by_role('heading', name=section, exact=True, level=2)).to_be_visible()
 
     await page.get_by_role('button', name='Edit organization').click()
     dialog = page.get_by_role('dialog')

@@ -109,6 +109,33 @@ async def test_bad_input_is_answered_at_its_field_and_nothing_is_written(
     assert not await AuditEvent.filter(action='user.added').exists()
 
 
+@pytest.mark.parametrize(
+    ('values', 'field', 'message'),
+    [
+        ({'name': ''}, 'name', 'Name is required.'),
+        ({'name': 'n' * 201}, 'name', 'Name can be at most 200 characters.'),
+        ({'email': 'no-at-sign'}, 'email', 'Enter a valid email address'),
+        ({'email': 'Admin@Example.com'}, 'email', 'A user with this email already exists.'),
+    ],
+)
+async def test_bad_input_in_the_edit_form_is_answered_at_its_field_and_nothing_is_written(
+    user: UserSim, values: dict, field: str, message: str
+) -> None:
+    admin = await create_admin(email='admin@example.com')
+    member = await create_member(admin, name='Edna Edit', email='edna@example.com')
+    await log_in(user, admin.email)
+    press(user, row_of(user, 'Edna Edit'), 'edit')
+    await user.should_see('Edit user', kind=ui.label)
+    fill(user, **values)
+    click(user, 'Save')
+    await user.should_see(message, retries=20)
+    element = user.find(marker=f'user-{field}').elements.pop()
+    assert element.error and message in element.error
+    saved = await User.get(id=member.id)
+    assert (saved.name, saved.email, saved.session_epoch) == ('Edna Edit', 'edna@example.com', member.session_epoch)
+    assert not await AuditEvent.filter(action='user.edited').exists()
+
+
 async def test_html_in_a_name_is_shown_as_text(user: UserSim) -> None:
     admin = await create_admin()
     await log_in(user, admin.email)

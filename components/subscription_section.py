@@ -136,7 +136,7 @@ class SubscriptionSection(ui.card):
                 with _menu_item(name, None).props('aria-haspopup=menu'):
                     with ui.item_section().props('side'):
                         ui.icon('keyboard_arrow_right')
-                    with ui.menu().props('anchor="top end" self="top start"'):
+                    with ui.menu().props('anchor="top end" self="top start"').classes('text-no-wrap'):
                         for entry in entries:
                             # Choosing in the sub-menu closes the whole menu, so it does not stay over the dialog.
                             _menu_item(entry.label, _closing(outer, entry.on_click))

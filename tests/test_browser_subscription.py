@@ -83,13 +83,19 @@ async def settled(page: Page, live_server: LiveServer, seconds: float = 10.0) ->
         assert time.monotonic() < deadline, 'the Subscription section keeps re-rendering'
 
 
-async def from_cogwheel(page: Page, *path: str) -> Locator:
-    """Click the cogwheel, then each menu entry of `path` (a plan name opens its sub-menu); return the dialog."""
+async def from_cogwheel(page: Page, *path: str, screenshot: str = '') -> Locator:
+    """Click the cogwheel, then each menu entry of `path` (a plan name opens its sub-menu); return the dialog.
+
+    With `screenshot`, the open menus are photographed just before the last entry is chosen.
+    """
     await page.get_by_role('button', name='Subscription settings').click()
-    for label in path:
+    for number, label in enumerate(path, start=1):
         # Quasar gives the menu role=menu but its q-items role=listitem, so the entries are found by their text.
         entry = page.get_by_role('menu').get_by_text(label, exact=True)
         await expect(entry).to_be_visible()
+        if screenshot and number == len(path):
+            await entry.hover()
+            await shot(page, screenshot)
         await entry.click()
     dialog = page.get_by_role('dialog', name=path[-1])
     await expect(dialog).to_be_visible()
@@ -231,7 +237,7 @@ async def test_billing_history(live_server: LiveServer, browser) -> None:
 async def test_edit_the_subscription(live_server: LiveServer, browser) -> None:
     page = await subscribed(live_server, browser)
     renews_on = await renewal(page)
-    dialog = await from_cogwheel(page, 'Flexible', 'Edit subscription')
+    dialog = await from_cogwheel(page, 'Flexible', 'Edit subscription', screenshot='cogwheel-menu')
     await expect(dialog.get_by_label('Plan')).to_have_value('Flexible')
     await expect(dialog.get_by_label('Billing interval')).to_have_value('Monthly')
     await expect(dialog.get_by_label('Seats')).to_have_value('1')

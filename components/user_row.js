@@ -31,18 +31,13 @@ export default {
   data() {
     return { on: this.enabled };
   },
-  watch: {
-    enabled(value) {
-      this.on = value;
-    },
-  },
   methods: {
     toggle(value) {
       this.on = value;
       this.$emit("toggle", value);
     },
     show_enabled(value) {
-      this.on = value; // the server's answer, also when it refused and the prop did not change
+      this.on = value; // the server's answer: the change took, or was refused and the switch goes back
     },
   },
 };

@@ -5,10 +5,8 @@ user, so bumping the epoch (disable, delete, password change) ends every session
 """
 
 import asyncio
-import contextlib
 import hashlib
 import secrets
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -20,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from db.models import LoginThrottle, Organization, PasswordToken, User
 from services.errors import NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
+from services.locks import one_at_a_time
 from services.mail import Mailer, link_mail
 from services.validation import check_password, clean_email
 
@@ -73,7 +72,7 @@ async def authenticate(*, email: str, password: str) -> Session:
     key = (email or '').strip().lower()
     # One check at a time per email: parallel guesses each see the failures before them, so none slips past the
     # limit, while parallel correct logins (one admin, several tabs) all succeed, one ~100 ms check after another.
-    async with _checking(key):
+    async with one_at_a_time('login', key):
         throttle = await LoginThrottle.get_or_none(email=key)
         if throttle and throttle.locked_until and throttle.locked_until > now():
             raise RateLimited(LOCKED_OUT)
@@ -87,20 +86,6 @@ async def authenticate(*, email: str, password: str) -> Session:
         raise ValidationFailed({'password': 'This account is disabled. Ask an administrator of your organization.'})
     await User.filter(id=user.id).update(last_login_at=now())
     return Session(user_id=user.id, epoch=user.session_epoch)
-
-
-_checks: weakref.WeakValueDictionary[tuple, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-@contextlib.asynccontextmanager
-async def _checking(email: str):
-    # A lock per email and event loop, gone once no check holds it. In this process: Portico runs as one.
-    key = (email, asyncio.get_running_loop())
-    lock = _checks.get(key)
-    if lock is None:
-        lock = _checks[key] = asyncio.Lock()
-    async with lock:
-        yield
 
 
 async def _record_failure(email: str) -> None:

@@ -1,7 +1,5 @@
 """Organizations: first-run creation and the admin's edits of the organization's details."""
 
-import asyncio
-import weakref
 from dataclasses import dataclass
 from functools import cache
 
@@ -14,6 +12,7 @@ from services import audit
 from services.auth import Session, hash_password, require_admin
 from services.errors import PermissionDenied, ValidationFailed
 from services.events import EventBus, organization_changed
+from services.locks import one_at_a_time
 from services.validation import check_password, check_pattern, clean_email, clean_name
 
 EDITABLE_FIELDS = (
@@ -68,19 +67,11 @@ async def create_organization_with_admin(new: NewAdmin) -> tuple[User, bool]:
 
 async def create_first_organization(new: NewAdmin) -> User:
     """The /setup form: allowed only while no organization exists, and only one of two forms sent at once wins."""
-    async with _setup_lock():
+    async with one_at_a_time('setup'):
         if await organization_exists():
             raise PermissionDenied('Portico is already set up. Log in instead.')
         admin, _ = await create_organization_with_admin(new)
     return admin
-
-
-_setup_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _setup_lock() -> asyncio.Lock:
-    # One lock per event loop: the server has one; the tests start a loop per test. Portico runs as one process.
-    return _setup_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 async def get_organization(*, session: Session | None) -> Organization:

@@ -7,12 +7,8 @@ Whatever writes an organization's mirror (a change, a webhook, a fulfilment, a r
 lock (`exclusive`) from its read of Stripe to its write, so an older read can never overwrite a newer one.
 """
 
-import asyncio
-import contextlib
 import logging
 import math
-from collections import defaultdict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +22,7 @@ from services.auth import Session, now, require_admin
 from services.billing.gateway import BillingUnavailable, StripeGateway
 from services.errors import PermissionDenied, ValidationFailed
 from services.events import EventBus, billing_changed
+from services.locks import one_at_a_time
 from services.plans import Catalog, Plan, format_money
 from services.settings import Settings
 
@@ -58,13 +55,10 @@ class Billing:
         self.catalog = catalog
         self.gateway = gateway
         self.events = events
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    @contextlib.asynccontextmanager
-    async def exclusive(self, organization_id: int) -> AsyncIterator[None]:
+    def exclusive(self, organization_id: int):
         """No other billing change of this organization runs meanwhile (in this process: Portico runs as one)."""
-        async with self._locks[organization_id]:
-            yield
+        return one_at_a_time('billing', organization_id)
 
     # ----- reading the mirror -------------------------------------------------------------------------------
 

@@ -98,7 +98,9 @@ class BillingManager:
     async def preview_change(
         self, *, session: Session | None, plan_id: str, interval: str, seats: int
     ) -> ChangePreview:
-        context = await self._subscribed(session)
+        return await self._preview(await self._subscribed(session), plan_id, interval, seats)
+
+    async def _preview(self, context: _Context, plan_id: str, interval: str, seats: int) -> ChangePreview:
         plan, price = await self._validated_change(context, plan_id, interval, seats)
         proration_date = int(time.time())
         self._remember_preview((context.organization.id, plan_id, interval, seats), proration_date)
@@ -197,12 +199,8 @@ class BillingManager:
     ) -> ChangePreview:
         context = await self._subscribed(session)
         subscription = context.subscription
-        return await self.preview_change(
-            session=session,
-            plan_id=subscription.plan_id,
-            interval=subscription.interval,
-            seats=_seats_after(subscription, seats_to_add, from_seats),
-        )
+        seats = _seats_after(subscription, seats_to_add, from_seats)
+        return await self._preview(context, subscription.plan_id, subscription.interval, seats)
 
     async def add_seats(
         self, *, session: Session | None, seats_to_add: int, from_seats: int | None = None
@@ -505,6 +503,7 @@ class BillingManager:
         """
         admin = await require_admin(session)
         async with self.billing.exclusive(admin.organization_id):
+            # Read again under the lock: the caller may have been disabled while waiting for it.
             yield await (self._subscribed(session) if subscribed else self._context(session))
 
     async def _context(self, session: Session | None) -> _Context:

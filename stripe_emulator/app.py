@@ -1,6 +1,7 @@
 """The ASGI application: authentication, decoding, idempotency and error mapping around the handlers."""
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -12,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
 from . import forms
+from .bodies import BodyRefused, read_body
 from .config import API_VERSION, EmulatorConfig
 from .emulator import Emulator
 from .errors import StripeError
@@ -26,6 +28,8 @@ from .store import IdempotencyRecord
 
 _router = Router(ROUTES)
 log = logging.getLogger(__name__)
+# Far more than any request the SDK sends; a body beyond it is refused before it is read whole.
+MAX_API_BODY_BYTES = 1024 * 1024
 
 
 def create_app(config: EmulatorConfig) -> Starlette:
@@ -50,7 +54,7 @@ async def _api(request: Request) -> Response:
         _authenticate(request, emulator.api_key)
         raw = request.url.query
         if request.method == 'POST':
-            body = (await request.body()).decode()
+            body = await _body(request)
             raw = f'{raw}&{body}' if raw and body else raw or body
         params = forms.decode(raw)
         matched = _router.match(request.method, path)
@@ -103,20 +107,40 @@ def _api_path(request: Request) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-def _authenticate(request: Request, api_key: str) -> None:
-    auth = request.headers.get('authorization', '')
-    scheme, _, credentials = auth.partition(' ')
+async def _body(request: Request) -> str:
+    try:
+        body = await read_body(request, MAX_API_BODY_BYTES)
+    except BodyRefused as refused:
+        raise StripeError(refused.message, status=refused.status) from None
+    try:
+        return body.decode('utf-8')
+    except UnicodeDecodeError:
+        raise StripeError(
+            'Invalid request: the body must be form-encoded UTF-8 (application/x-www-form-urlencoded).'
+        ) from None
+
+
+def _credentials(authorization: str) -> str:
+    scheme, _, credentials = authorization.strip().partition(' ')
+    credentials = credentials.strip()
     if scheme.lower() == 'basic':  # Stripe also accepts the key as the basic-auth user name
-        credentials = base64.b64decode(credentials).decode(errors='replace').split(':')[0]
-    elif scheme.lower() != 'bearer':
-        credentials = ''
+        try:
+            decoded = base64.b64decode(credentials, validate=True)
+        except (binascii.Error, ValueError):  # not base64: as if no key was given
+            return ''
+        return decoded.decode(errors='replace').split(':')[0]
+    return credentials if scheme.lower() == 'bearer' else ''
+
+
+def _authenticate(request: Request, api_key: str) -> None:
+    credentials = _credentials(request.headers.get('authorization', ''))
     if not credentials:
         raise StripeError(
             'You did not provide an API key. You need to provide your API key in the Authorization header, '
             "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
             status=401,
         )
-    if not hmac.compare_digest(credentials.encode(), api_key.encode()):
+    if not hmac.compare_digest(credentials.encode('utf-8', 'surrogatepass'), api_key.encode()):
         masked = f'{credentials[:8]}{"*" * max(len(credentials) - 12, 0)}{credentials[-4:]}'
         raise StripeError(f'Invalid API Key provided: {masked}', status=401)
 

@@ -1,6 +1,12 @@
-"""Stripe's test cards and tokens, and what happens when they are attached or charged."""
+"""Stripe's test cards and tokens, and what happens when they are attached or charged.
+
+Like Stripe's test mode, only the published test card numbers are accepted: any other number is refused with
+Stripe's own "non test card" decline, so nobody types a real card into the emulator by mistake.
+"""
 
 import hashlib
+import hmac
+import re
 from dataclasses import dataclass
 
 from .errors import StripeError, card_error
@@ -19,6 +25,14 @@ DECLINES = {
     ),
 }
 
+NON_TEST_CARD = (
+    'Your card was declined. Your request was in test mode, but used a non test card. For a list of valid test '
+    'cards, visit: https://stripe.com/docs/testing.'
+)
+
+# Stripe's `brand` -> `display_brand`.
+DISPLAY_BRANDS = {'amex': 'american_express', 'diners': 'diners_club', 'unionpay': 'union_pay', 'unknown': 'other'}
+
 
 @dataclass(frozen=True)
 class Card:
@@ -30,39 +44,76 @@ class Card:
     decline: str | None = None
     # Attaches fine, but every charge fails (Stripe's 4000 0000 0000 0341).
     charge_decline: str | None = None
+    # The charge succeeds, then the cardholder disputes it at once: (reason, status) of the dispute.
+    dispute: tuple[str, str] | None = None
 
     @property
     def last4(self) -> str:
         return self.number[-4:]
 
     @property
-    def fingerprint(self) -> str:
-        return hashlib.sha256(f'emulator-card:{self.number}'.encode()).hexdigest()[:16]
+    def display_brand(self) -> str:
+        return DISPLAY_BRANDS.get(self.brand, self.brand)
 
 
-_SPECIAL = {
-    '4000056655665556': Card('4000056655665556', 'visa', funding='debit'),
-    '5200828282828210': Card('5200828282828210', 'mastercard', funding='debit'),
-    '4000000000000002': Card('4000000000000002', 'visa', decline='generic_decline'),
-    '4000000000009995': Card('4000000000009995', 'visa', decline='insufficient_funds'),
-    '4000000000009987': Card('4000000000009987', 'visa', decline='lost_card'),
-    '4000000000009979': Card('4000000000009979', 'visa', decline='stolen_card'),
-    '4000000000000069': Card('4000000000000069', 'visa', decline='expired_card'),
-    '4000000000000127': Card('4000000000000127', 'visa', decline='incorrect_cvc'),
-    '4000000000000119': Card('4000000000000119', 'visa', decline='processing_error'),
-    '4000000000000341': Card('4000000000000341', 'visa', charge_decline='generic_decline'),
-    '4000000760000002': Card('4000000760000002', 'visa', country='BR'),
-    '4000002500000003': Card('4000002500000003', 'visa', country='FR'),
-    '4000002760000016': Card('4000002760000016', 'visa', country='DE'),
-}
+def _cards(*cards: Card) -> dict[str, Card]:
+    return {card.number: card for card in cards}
+
+
+# Every card number Stripe publishes for test mode that the emulator knows (https://docs.stripe.com/testing).
+TEST_CARDS = _cards(
+    # By brand: these succeed.
+    Card('4242424242424242', 'visa'),
+    Card('4000056655665556', 'visa', funding='debit'),
+    Card('5555555555554444', 'mastercard'),
+    Card('2223003122003222', 'mastercard'),
+    Card('5200828282828210', 'mastercard', funding='debit'),
+    Card('5105105105105100', 'mastercard', funding='prepaid'),
+    Card('378282246310005', 'amex'),
+    Card('371449635398431', 'amex'),
+    Card('6011111111111117', 'discover'),
+    Card('6011000990139424', 'discover'),
+    Card('6011981111111113', 'discover', funding='debit'),
+    Card('3056930009020004', 'diners'),
+    Card('36227206271667', 'diners'),
+    Card('6555900000604105', 'discover'),
+    Card('3566002020360505', 'jcb'),
+    Card('6200000000000005', 'unionpay'),
+    Card('6200000000000047', 'unionpay', funding='debit'),
+    Card('6205500000000000004', 'unionpay'),
+    # By country.
+    Card('4000000760000002', 'visa', country='BR'),
+    Card('4000002500000003', 'visa', country='FR'),
+    Card('4000002760000016', 'visa', country='DE'),
+    # Declines.
+    Card('4000000000000002', 'visa', decline='generic_decline'),
+    Card('4000000000009995', 'visa', decline='insufficient_funds'),
+    Card('4000000000009987', 'visa', decline='lost_card'),
+    Card('4000000000009979', 'visa', decline='stolen_card'),
+    Card('4000000000000069', 'visa', decline='expired_card'),
+    Card('4000000000000127', 'visa', decline='incorrect_cvc'),
+    Card('4000000000000119', 'visa', decline='processing_error'),
+    Card('4000000000000341', 'visa', charge_decline='generic_decline'),
+    # Disputes.
+    Card('4000000000000259', 'visa', dispute=('fraudulent', 'needs_response')),
+    Card('4000000000002685', 'visa', dispute=('product_not_received', 'needs_response')),
+    Card('4000000000001976', 'visa', dispute=('general', 'warning_needs_response')),
+)
 
 TOKENS = {
     'tok_visa': '4242424242424242',
     'tok_visa_debit': '4000056655665556',
     'tok_mastercard': '5555555555554444',
     'tok_mastercard_debit': '5200828282828210',
+    'tok_mastercard_prepaid': '5105105105105100',
     'tok_amex': '378282246310005',
     'tok_discover': '6011111111111117',
+    'tok_diners': '3056930009020004',
+    'tok_jcb': '3566002020360505',
+    'tok_unionpay': '6200000000000005',
+    'tok_br': '4000000760000002',
+    'tok_de': '4000002760000016',
+    'tok_fr': '4000002500000003',
     'tok_chargeDeclined': '4000000000000002',
     'tok_chargeDeclinedInsufficientFunds': '4000000000009995',
     'tok_chargeDeclinedLostCard': '4000000000009987',
@@ -71,21 +122,32 @@ TOKENS = {
     'tok_chargeDeclinedIncorrectCvc': '4000000000000127',
     'tok_chargeDeclinedProcessingError': '4000000000000119',
     'tok_chargeCustomerFail': '4000000000000341',
-    'tok_de': '4000002760000016',
-    'tok_fr': '4000002500000003',
+    'tok_createDispute': '4000000000000259',
+    'tok_createDisputeProductNotReceived': '4000000000002685',
+    'tok_createDisputeInquiry': '4000000000001976',
 }
 
+_DIGITS = re.compile(r'[0-9]+')
 
-def card_for_number(number: str) -> Card:
-    return _SPECIAL.get(number) or Card(number, brand_of(number))
+
+def test_card(number: str) -> Card | None:
+    """The test card with this number, or None when it is not one of Stripe's test cards."""
+    return TEST_CARDS.get(number)
+
+
+def is_digits(value: str) -> bool:
+    """ASCII digits only (`str.isdigit` also takes '²' and other scripts' digits, which `int` may refuse)."""
+    return _DIGITS.fullmatch(value) is not None
 
 
 def brand_of(number: str) -> str:
+    if not is_digits(number):
+        return 'unknown'
     if number.startswith('4'):
         return 'visa'
     if number[:2] in ('34', '37'):
         return 'amex'
-    if 51 <= int(number[:2] or 0) <= 55 or 2221 <= int(number[:4] or 0) <= 2720:
+    if 51 <= int(number[:2]) <= 55 or 2221 <= int(number[:4]) <= 2720:
         return 'mastercard'
     if number.startswith(('6011', '65', '644', '645', '646', '647', '648', '649')):
         return 'discover'
@@ -98,7 +160,13 @@ def brand_of(number: str) -> str:
     return 'unknown'
 
 
+def minimum_length(brand: str) -> int:
+    return {'amex': 15, 'diners': 14}.get(brand, 16)
+
+
 def luhn_valid(number: str) -> bool:
+    if not is_digits(number):
+        return False
     total = 0
     for position, char in enumerate(reversed(number)):
         digit = int(char)
@@ -106,6 +174,13 @@ def luhn_valid(number: str) -> bool:
             digit = digit * 2 - 9 if digit > 4 else digit * 2
         total += digit
     return total % 10 == 0
+
+
+def fingerprint(secret: str, kind: str, value: str) -> str:
+    """Stripe's `fingerprint`: the same card (or bank account) gives the same value within one emulator, and the
+    value is keyed with the emulator's own secret, so it reveals nothing about the number."""
+    digest = hmac.new(secret.encode(), f'{kind}:{value}'.encode(), hashlib.sha256).hexdigest()
+    return digest[:16]
 
 
 def decline_error(decline_code: str) -> StripeError:

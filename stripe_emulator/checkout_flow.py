@@ -1,12 +1,13 @@
-"""Completing a Checkout Session: what the hosted page does once the card details look valid.
+"""Completing a Checkout Session: what the hosted page does once the card (or IBAN) details look valid.
 
 Everything happens in the caller's transaction, and the card is checked before anything is created, so a
-declined card leaves no trace (no payment method, subscription or invoice).
+declined card leaves no trace (no payment method, subscription or invoice). A SEPA Direct Debit completes the
+session at once with `payment_status: 'unpaid'`; the payment settles later (`payment_settled`).
 """
 
 from dataclasses import dataclass
 
-from . import invoicing, lifecycle
+from . import invoicing, lifecycle, sepa
 from .cards import Card, attach_outcome, charge_outcome
 from .context import Context
 from .ids import new_id
@@ -22,21 +23,43 @@ class CardEntry:
     name: str
 
 
-def complete(ctx: Context, session: dict, entry: CardEntry, quantities: dict[str, int]) -> dict:
+@dataclass(frozen=True)
+class SepaEntry:
+    account: sepa.BankAccount
+    name: str
+    # Who accepted the mandate, as the browser told us.
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+def complete(ctx: Context, session: dict, entry: CardEntry | SepaEntry, quantities: dict[str, int]) -> dict:
     """Pay (or save the card for) an open session; raises a card error when the card is declined."""
     for item in session['_line_items']:
         if item['id'] in quantities and (item['adjustable_quantity'] or {}).get('enabled'):
             item['quantity'] = quantities[item['id']]
     checkout.set_amounts(session)
-    pm = payment_methods.build(ctx, entry.card, exp_month=entry.exp_month, exp_year=entry.exp_year, name=entry.name)
-    outcome = attach_outcome(pm) if session['mode'] == 'setup' else charge_outcome(pm)
-    if outcome is not None:
-        raise outcome
+    if isinstance(entry, SepaEntry):
+        email = session['customer_email'] or (ctx.store.get(session['customer'] or '', 'customer') or {}).get('email')
+        pm = payment_methods.build_sepa(ctx, entry.account, name=entry.name, email=email)
+    else:
+        pm = payment_methods.build(ctx, entry.card, exp_month=entry.exp_month, exp_year=entry.exp_year, name=entry.name)
+        outcome = attach_outcome(pm) if session['mode'] == 'setup' else charge_outcome(pm)
+        if outcome is not None:
+            raise outcome
     customer = _customer(ctx, session, entry.name)
+    now = ctx.now(customer)
+    mandate = None
+    if isinstance(entry, SepaEntry):
+        saved = customer is not None and _saves_the_card(session)
+        single_use = None if saved else (session['amount_total'], session['currency'])
+        mandate = sepa.new_mandate(
+            ctx, payment_method=pm['id'], accepted_at=now, ip_address=entry.ip_address, user_agent=entry.user_agent,
+            single_use=single_use,
+        )  # fmt: skip
+        pm['_mandate'] = mandate['id']
     ctx.save(pm)
     if customer is not None and _saves_the_card(session):
         payment_methods.attach_to(ctx, pm, customer)
-    now = ctx.now(customer)
     if session['mode'] == 'subscription':
         _subscribe(ctx, session, customer, pm, now)
     elif session['mode'] == 'payment':
@@ -44,8 +67,9 @@ def complete(ctx: Context, session: dict, entry: CardEntry, quantities: dict[str
     else:
         intent_data = session['_intent_data']
         intent = new_setup_intent(
-            ctx, customer=customer['id'], payment_method=pm['id'], now=now, metadata=intent_data.get('metadata')
-        )
+            ctx, customer=customer['id'], payment_method=pm['id'], now=now, metadata=intent_data.get('metadata'),
+            payment_method_types=session['payment_method_types'], mandate=mandate['id'] if mandate else None,
+        )  # fmt: skip
         session['setup_intent'] = intent['id']
     session.update(status='complete', url=None)
     session['customer'] = customer['id'] if customer else None
@@ -105,20 +129,48 @@ def _pay(ctx: Context, session: dict, customer: dict | None, pm: dict, now: int)
         description=intent_data.get('description'),
         now=now,
         metadata=intent_data.get('metadata'),
+        payment_method_types=session['payment_method_types'],
+        checkout_session=session['id'],
     )
-    session.update(payment_intent=intent['id'], payment_status='paid')
-    if customer is not None and (session['invoice_creation'] or {}).get('enabled'):
-        invoice = invoicing.draft(
-            ctx, customer=customer, subscription=None, lines=_invoice_lines(ctx, session, now), billing_reason='manual',
-            period_start=now, period_end=now, created=now, currency=session['currency'],
-        )  # fmt: skip
-        settings = session['invoice_creation']['invoice_data']
-        invoice.update(description=settings['description'], metadata=dict(settings['metadata']))
-        invoice['footer'] = settings['footer'] or invoice['footer']
-        invoicing.create(ctx, invoice)
-        invoicing.finalize(ctx, invoice, now=now)
-        invoicing.record_payment(ctx, invoice, intent, now=now)
-        session['invoice'] = invoice['id']
+    session['payment_intent'] = intent['id']
+    if intent['status'] == 'processing':
+        # A bank debit: the session is complete but unpaid until the payment settles.
+        session['payment_status'] = 'unpaid'
+        return
+    session['payment_status'] = 'paid'
+    _invoice_the_payment(ctx, session, customer, intent, now)
+
+
+def payment_settled(ctx: Context, session_id: str, intent: dict, *, succeeded: bool, now: int) -> None:
+    """The session's delayed payment settled: `checkout.session.async_payment_succeeded` or `..._failed`."""
+    session = ctx.store.get(session_id, 'checkout.session')
+    if session is None:
+        return
+    if succeeded:
+        session['payment_status'] = 'paid'
+        customer = ctx.store.get(session['customer'] or '', 'customer')
+        # Like Stripe, the post-payment invoice is only made once there is a payment to record on it.
+        _invoice_the_payment(ctx, session, customer, intent, now)
+        ctx.save(session)
+        ctx.emit('checkout.session.async_payment_succeeded', session)
+    else:
+        ctx.emit('checkout.session.async_payment_failed', session)
+
+
+def _invoice_the_payment(ctx: Context, session: dict, customer: dict | None, intent: dict, now: int) -> None:
+    if customer is None or not (session['invoice_creation'] or {}).get('enabled'):
+        return
+    invoice = invoicing.draft(
+        ctx, customer=customer, subscription=None, lines=_invoice_lines(ctx, session, now), billing_reason='manual',
+        period_start=now, period_end=now, created=now, currency=session['currency'],
+    )  # fmt: skip
+    settings = session['invoice_creation']['invoice_data']
+    invoice.update(description=settings['description'], metadata=dict(settings['metadata']))
+    invoice['footer'] = settings['footer'] or invoice['footer']
+    invoicing.create(ctx, invoice)
+    invoicing.finalize(ctx, invoice, now=now)
+    invoicing.record_payment(ctx, invoice, intent, now=now)
+    session['invoice'] = invoice['id']
 
 
 def _invoice_lines(ctx: Context, session: dict, now: int) -> list[dict]:

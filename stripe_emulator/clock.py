@@ -1,12 +1,14 @@
-"""Time passing: renewals, trial ends and scheduled cancellations, for test clocks and for real time.
+"""Time passing: renewals, trial ends, scheduled cancellations and delayed payments settling, for test clocks and
+for real time.
 
-Due work is processed strictly in time order, one subscription event at a time, so that a clock advanced
+Due work is processed strictly in time order, one subscription event or payment at a time, so that a clock advanced
 by three months produces three renewals in the right order.
 """
 
+import math
 from collections.abc import Callable
 
-from . import invoicing
+from . import invoicing, settlement
 from .context import Context
 from .errors import invalid
 from .lifecycle import cancel_now, renew
@@ -22,13 +24,13 @@ def advance_clock(ctx: Context, clock: dict, target: int) -> None:
         clock['frozen_time'] = to
         ctx.save(clock)
 
-    _run_due(ctx, {'test_clock': clock['id']}, target, move)
+    _run_due(ctx, clock['id'], target, move)
     move(target)
 
 
-def renew_real_time(ctx: Context, now: int) -> None:
+def renew_real_time(ctx: Context, now: float) -> None:
     """Process what fell due for customers without a test clock (called periodically)."""
-    _run_due(ctx, {'test_clock': None}, now, lambda _: None)
+    _run_due(ctx, None, now, lambda _: None)
 
 
 def due_time(subscription: dict) -> int | None:
@@ -44,15 +46,24 @@ def due_time(subscription: dict) -> int | None:
     return min(due, subscription['cancel_at']) if subscription['cancel_at'] else due
 
 
-def _run_due(ctx: Context, filters: dict, until: int, move: Callable[[int], None]) -> None:
+def _run_due(ctx: Context, clock_id: str | None, until: float, move: Callable[[int], None]) -> None:
     for _ in range(_MAX_STEPS):
-        subscriptions = ctx.store.find('subscription', {**filters, 'status': _LIVE}, oldest_first=True)
-        due = [(when, sub) for sub in subscriptions if (when := due_time(sub)) is not None and when <= until]
+        subscriptions = ctx.store.find('subscription', {'test_clock': clock_id, 'status': _LIVE}, oldest_first=True)
+        due: list[tuple[float, str, dict]] = [
+            (when, 'payment', intent) for when, intent in settlement.due(ctx, clock_id, until)
+        ]  # a payment due at the same moment as a renewal settles first
+        for subscription in subscriptions:
+            if (when := due_time(subscription)) is not None and when <= until:
+                due.append((when, 'subscription', subscription))
         if not due:
             return
-        when, subscription = min(due, key=lambda pair: pair[0])
-        move(when)
-        _process(ctx, subscription, when)
+        when, kind, doc = min(due, key=lambda entry: entry[0])
+        at = math.ceil(when)
+        move(at)
+        if kind == 'payment':
+            settlement.settle(ctx, doc['id'], now=at)
+        else:
+            _process(ctx, doc, at)
     raise invalid('Too many billing events in one advance; advance the clock in smaller steps.')
 
 

@@ -27,6 +27,9 @@ class EmulatorConfig:
     webhook_transport: Any = None
     # Subscriptions of customers without a test clock renew in real time; this is how often we look.
     renewal_sweep_seconds: float = 60.0
+    # A SEPA Direct Debit payment is `processing` this long before it succeeds or fails (Stripe's test mode takes a
+    # few minutes); in a customer's test-clock time when the customer has a clock.
+    async_payment_delay_seconds: float = 180.0
 
     @property
     def public_url(self) -> str:

@@ -1,9 +1,12 @@
 """What a handler needs for one operation: the store, the time, and a way to emit events."""
 
 import copy
+import hashlib
+import hmac
 import time
 from typing import TYPE_CHECKING
 
+from .cards import fingerprint
 from .errors import missing
 from .events import emit
 from .render import render
@@ -51,3 +54,11 @@ class Context:
 
     def url(self, path: str) -> str:
         return f'{self.config.public_url}{path}'
+
+    def hosted_token(self, object_id: str) -> str:
+        """The unguessable part of an object's public URLs (hosted invoice, PDF, mandate), keyed with the API key."""
+        return hmac.new(self.emulator.api_key.encode(), object_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def fingerprint(self, kind: str, value: str) -> str:
+        """A card's or bank account's `fingerprint`, keyed with the emulator's own secret."""
+        return fingerprint(self.emulator.fingerprint_secret, kind, value)

@@ -1,4 +1,5 @@
-"""The emulator's long-lived state: keys, the store, and the background tasks (webhooks, renewals)."""
+"""The emulator's long-lived state: keys, the store, and the background tasks (webhooks, renewals and delayed
+payments)."""
 
 import asyncio
 import contextlib
@@ -7,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+from . import settlement
 from .clock import renew_real_time
 from .config import EmulatorConfig
 from .context import Context
@@ -27,15 +29,22 @@ class Emulator:
         self.webhook_secret = _secret_file(
             data_dir / 'stripe-emulator-webhook-secret', lambda: f'whsec_{random_token(32)}'
         )
+        # Keys the card and bank account fingerprints, so they say nothing about the numbers.
+        self.fingerprint_secret = _secret_file(
+            data_dir / 'stripe-emulator-fingerprint-secret', lambda: random_token(48)
+        )
         self.store = Store(data_dir / 'stripe-emulator.sqlite3')
         self._worker: WebhookWorker | None = None
         self._tasks: list[asyncio.Task] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweep_wake: asyncio.Event | None = None
 
     def context(self, *, request_id: str | None = None, idempotency_key: str | None = None) -> Context:
         return Context(self, request_id=request_id, idempotency_key=idempotency_key)
 
     async def start(self) -> None:
-        """Start webhook delivery and real-time renewals on the running loop; calling it twice is harmless."""
+        """Start webhook delivery, real-time renewals and payment settling on the running loop; calling it twice is
+        harmless."""
         if self._tasks:
             return
         if self.config.webhook_url:
@@ -49,7 +58,8 @@ class Emulator:
                 transport=self.config.webhook_transport,
             )
             self._tasks.append(asyncio.create_task(self._worker.run(), name='stripe-emulator-webhooks'))
-        self._tasks.append(asyncio.create_task(self._renewals(), name='stripe-emulator-renewals'))
+        self._loop, self._sweep_wake = asyncio.get_running_loop(), asyncio.Event()
+        self._tasks.append(asyncio.create_task(self._sweeps(), name='stripe-emulator-sweeps'))
 
     async def stop(self) -> None:
         """Stop the background tasks; undelivered webhooks stay queued in the store for the next start."""
@@ -60,6 +70,7 @@ class Emulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._worker = None
+        self._loop = self._sweep_wake = None
 
     def close(self) -> None:
         """Close the database; only needed when the process goes on without the emulator."""
@@ -90,14 +101,36 @@ class Emulator:
         if self._worker is not None:
             self._worker.wake()
 
-    async def _renewals(self) -> None:
+    def wake_sweeper(self) -> None:
+        """Safe to call from any thread: a delayed payment was scheduled, the sweep may have to wake up earlier."""
+        loop, event = self._loop, self._sweep_wake
+        if loop is None or event is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            event.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
+
+    async def _sweeps(self) -> None:
+        """Real time passing: renewals every `renewal_sweep_seconds`, and each delayed payment as it falls due."""
+        wake = self._sweep_wake or asyncio.Event()
         while True:
+            wake.clear()
+            delay = self.config.renewal_sweep_seconds
             try:
                 with self.store.transaction():
-                    renew_real_time(self.context(), int(time.time()))
+                    ctx = self.context()
+                    renew_real_time(ctx, time.time())
+                    if (due := settlement.next_due(ctx)) is not None:
+                        delay = min(delay, max(due - time.time(), 0.01))
             except Exception:
-                log.exception('real-time subscription renewal failed')
-            await asyncio.sleep(self.config.renewal_sweep_seconds)
+                log.exception('real-time renewals or payment settlement failed')
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), delay)
 
 
 def _secret_file(path: Path, create) -> str:

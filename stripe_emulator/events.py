@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from .config import API_VERSION
 from .ids import new_id
 from .listing import paged
-from .params import get_list, get_str
+from .params import get_str, get_strings
 from .render import diff, render
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def list_events(ctx: 'Context', params: dict) -> dict:
     filters: dict = {}
     if event_type := get_str(params, 'type'):
         filters['type'] = event_type
-    if types := get_list(params, 'types'):
+    if types := get_strings(params, 'types'):
         filters['type'] = types
     return paged(ctx, params, 'event', '/v1/events', filters)
 

@@ -1,5 +1,7 @@
-"""PaymentIntents and SetupIntents as the emulator makes them: confirmed once, when a card is charged or saved."""
+"""PaymentIntents and SetupIntents as the emulator makes them: confirmed once, when a payment method is charged or
+saved."""
 
+from . import charges, settlement
 from .context import Context
 from .errors import StripeError
 from .ids import new_id, random_token
@@ -16,15 +18,29 @@ def new_payment_intent(
     now: int,
     error: StripeError | None = None,
     metadata: dict | None = None,
+    payment_method_types: list[str] | None = None,
+    invoice: str | None = None,
+    checkout_session: str | None = None,
 ) -> dict:
-    """A PaymentIntent that was confirmed once: succeeded, or failed with `error` (saved, events emitted)."""
+    """A PaymentIntent that was confirmed once (saved, events emitted), with the charge of its payment attempt.
+
+    It succeeded, or failed with `error`; paid by SEPA Direct Debit it is `processing` and settles later (`invoice`
+    and `checkout_session` are told then, see `settlement`).
+    """
+    pm = ctx.store.get(payment_method, 'payment_method') if payment_method else None
     intent_id = new_id('pi')
+    types = payment_method_types or (['card', 'sepa_debit'] if pm and pm['type'] == 'sepa_debit' else ['card'])
+    options: dict = {
+        'card': {'installments': None, 'mandate_options': None, 'network': None, 'request_three_d_secure': 'automatic'}
+    }
+    if 'sepa_debit' in types:
+        options['sepa_debit'] = {}
     intent = {
         'id': intent_id,
         'object': 'payment_intent',
         'amount': amount,
         'amount_capturable': 0,
-        'amount_received': 0 if error else amount,
+        'amount_received': 0,
         'application': None,
         'application_fee_amount': None,
         'automatic_payment_methods': None,
@@ -39,23 +55,16 @@ def new_payment_intent(
         'customer_account': None,
         'description': description,
         'excluded_payment_method_types': None,
-        'last_payment_error': _last_error(error, payment_method),
+        'last_payment_error': None,
         'latest_charge': None,
         'livemode': False,
         'metadata': dict(metadata or {}),
         'next_action': None,
         'on_behalf_of': None,
-        'payment_method': None if error else payment_method,
+        'payment_method': payment_method,
         'payment_method_configuration_details': None,
-        'payment_method_options': {
-            'card': {
-                'installments': None,
-                'mandate_options': None,
-                'network': None,
-                'request_three_d_secure': 'automatic',
-            }
-        },  # fmt: skip
-        'payment_method_types': ['card'],
+        'payment_method_options': options,
+        'payment_method_types': types,
         'processing': None,
         'receipt_email': None,
         'review': None,
@@ -64,18 +73,44 @@ def new_payment_intent(
         'source': None,
         'statement_descriptor': None,
         'statement_descriptor_suffix': None,
-        'status': 'requires_payment_method' if error else 'succeeded',
+        'status': 'succeeded',
         'transfer_data': None,
         'transfer_group': None,
+        '_invoice': invoice,
+        '_checkout_session': checkout_session,
     }
+    charge = charges.build(ctx, intent, pm, now=now, error=error) if pm is not None else None
+    if error is not None:
+        intent.update(status='requires_payment_method', payment_method=None)
+        intent['last_payment_error'] = _last_error(error, payment_method, charge)
+    elif charge is not None and charge['status'] == 'pending':
+        intent['status'] = 'processing'
+        settlement.schedule(ctx, intent, pm, customer=customer)
+    else:
+        intent['amount_received'] = amount
+    if charge is not None:
+        intent['latest_charge'] = charge['id']
     ctx.save(intent)
     ctx.emit('payment_intent.created', intent)
-    ctx.emit('payment_intent.payment_failed' if error else 'payment_intent.succeeded', intent)
+    if charge is not None:
+        charges.record(ctx, charge)
+    event = {'succeeded': 'succeeded', 'processing': 'processing'}.get(intent['status'], 'payment_failed')
+    ctx.emit(f'payment_intent.{event}', intent)
+    dispute = (pm or {}).get('_dispute')
+    if charge is not None and charge['status'] == 'succeeded' and dispute:
+        charges.open_dispute(ctx, charge, reason=dispute[0], status=dispute[1], now=now)
     return intent
 
 
 def new_setup_intent(
-    ctx: Context, *, customer: str, payment_method: str, now: int, metadata: dict | None = None
+    ctx: Context,
+    *,
+    customer: str,
+    payment_method: str,
+    now: int,
+    metadata: dict | None = None,
+    payment_method_types: list[str] | None = None,
+    mandate: str | None = None,
 ) -> dict:
     intent_id = new_id('seti')
     intent = {
@@ -95,16 +130,17 @@ def new_setup_intent(
         'last_setup_error': None,
         'latest_attempt': None,
         'livemode': False,
-        'mandate': None,
+        'mandate': mandate,
         'metadata': dict(metadata or {}),
         'next_action': None,
         'on_behalf_of': None,
         'payment_method': payment_method,
         'payment_method_configuration_details': None,
         'payment_method_options': {
-            'card': {'mandate_options': None, 'network': None, 'request_three_d_secure': 'automatic'}
+            'card': {'mandate_options': None, 'network': None, 'request_three_d_secure': 'automatic'},
+            **({'sepa_debit': {}} if 'sepa_debit' in (payment_method_types or []) else {}),
         },  # fmt: skip
-        'payment_method_types': ['card'],
+        'payment_method_types': payment_method_types or ['card'],
         'single_use_mandate': None,
         'status': 'succeeded',
         'usage': 'off_session',
@@ -115,10 +151,9 @@ def new_setup_intent(
     return intent
 
 
-def _last_error(error: StripeError | None, payment_method: str | None) -> dict | None:
-    if error is None:
-        return None
+def _last_error(error: StripeError, payment_method: str | None, charge: dict | None) -> dict:
     return {
+        'charge': charge['id'] if charge else None,
         'code': error.code,
         'decline_code': error.decline_code,
         'doc_url': f'https://stripe.com/docs/error-codes/{(error.code or "").replace("_", "-")}',

@@ -1,8 +1,5 @@
 """Invoices from lines: drafting, finalizing (numbers, customer balance) and collecting payment."""
 
-import hashlib
-import hmac
-
 from .cards import charge_outcome
 from .context import Context
 from .errors import StripeError, invalid
@@ -247,6 +244,7 @@ def attempt_payment(
         description=_payment_description(invoice['billing_reason']),
         now=now,
         error=error,
+        invoice=invoice['id'],
     )
     invoice['_payments'].append({'id': f'inpay_{random_token(24)}', 'payment_intent': intent['id'], 'created': now})
     if error is not None:
@@ -255,8 +253,32 @@ def attempt_payment(
         if subscription is not None and subscription['status'] in ('active', 'trialing'):
             subscription['status'] = 'past_due'
         return error
+    if intent['status'] == 'processing':
+        # A bank debit: the invoice stays open until the payment settles (`payment_settled`); a new subscription
+        # stays `incomplete` meanwhile, as on Stripe.
+        ctx.save(invoice)
+        return None
     _mark_paid(ctx, invoice, now=now, subscription=subscription)
     return None
+
+
+def payment_settled(ctx: Context, invoice_id: str, *, succeeded: bool, now: int) -> None:
+    """A delayed payment of the invoice settled: it is paid, or the attempt failed like a declined card."""
+    invoice = ctx.store.get(invoice_id, 'invoice')
+    if invoice is None or invoice['status'] != 'open':
+        return  # voided (or paid otherwise) while the payment was processing
+    subscription_id = ((invoice.get('parent') or {}).get('subscription_details') or {}).get('subscription')
+    subscription = ctx.store.get(subscription_id, 'subscription') if subscription_id else None
+    before = ctx.snapshot(subscription) if subscription else None
+    if succeeded:
+        _mark_paid(ctx, invoice, now=now, subscription=subscription)
+    else:
+        ctx.emit('invoice.payment_failed', invoice)
+        if subscription is not None and subscription['status'] in ('active', 'trialing'):
+            subscription['status'] = 'past_due'
+    if subscription is not None and ctx.snapshot(subscription) != before:
+        ctx.save(subscription)
+        ctx.emit('customer.subscription.updated', subscription, before)
 
 
 def record_payment(ctx: Context, invoice: dict, intent: dict, *, now: int) -> None:
@@ -287,8 +309,7 @@ def void(ctx: Context, invoice: dict, *, now: int) -> dict:
 
 def hosted_token(ctx: Context, invoice_id: str) -> str:
     """The unguessable part of an invoice's public URLs (hosted page, PDF), derived from the secret key."""
-    digest = hmac.new(ctx.emulator.api_key.encode(), invoice_id.encode(), hashlib.sha256).hexdigest()
-    return digest[:32]
+    return ctx.hosted_token(invoice_id)
 
 
 @includable('invoice', 'payments')

@@ -93,7 +93,7 @@ def collect_now(
             raise error
         if billing_reason == 'subscription_create':
             subscription['status'] = 'incomplete'
-    elif subscription['status'] == 'incomplete':
+    elif subscription['status'] == 'incomplete' and invoice['status'] == 'paid':
         subscription['status'] = 'active'
     return invoice
 

@@ -41,21 +41,49 @@ def get_str(params: dict, key: str, *, required: bool = False, choices: tuple[st
     return value
 
 
-def get_int(params: dict, key: str, *, required: bool = False, minimum: int | None = None) -> int | None:
+# Stripe's integers are 64-bit.
+_INT_LIMIT = 2**63
+# Timestamps the emulator can still do calendar arithmetic on (a few years of billing periods past them).
+MAX_TIMESTAMP = 4102444800  # 2100-01-01
+
+
+def get_int(
+    params: dict, key: str, *, required: bool = False, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     value = params.get(key)
     if value is None or value == '':
         if required:
             raise parameter_missing(key)
         return None
     try:
+        if isinstance(value, str) and len(value) > 20:  # longer than any 64-bit integer
+            raise ValueError(value)
         number = int(value)
+        if not -_INT_LIMIT <= number < _INT_LIMIT:
+            raise ValueError(value)
     except (TypeError, ValueError):
-        raise invalid(f'Invalid integer: {value}', param=key, code='parameter_invalid_integer') from None
+        shown = value[:40] if isinstance(value, str) else '(a hash or an array)'
+        raise invalid(f'Invalid integer: {shown}', param=key, code='parameter_invalid_integer') from None
     if minimum is not None and number < minimum:
         raise invalid(
             f'This value must be greater than or equal to {minimum}.', param=key, code='parameter_invalid_integer'
         )
+    if maximum is not None and number > maximum:
+        raise invalid(
+            f'This value must be less than or equal to {maximum}.', param=key, code='parameter_invalid_integer'
+        )
     return number
+
+
+def get_timestamp(params: dict, key: str, *, required: bool = False) -> int | None:
+    """A Unix timestamp between 1970 and 2100."""
+    value = get_int(params, key, required=required)
+    if value is not None and not 0 <= value <= MAX_TIMESTAMP:
+        raise invalid(
+            'Invalid timestamp: must be an integer Unix timestamp between 1970 and 2100.', param=key,
+            code='parameter_invalid_integer',
+        )  # fmt: skip
+    return value
 
 
 def get_bool(params: dict, key: str, *, default: bool | None = None) -> bool | None:
@@ -87,6 +115,23 @@ def get_list(params: dict, key: str) -> list | None:
     return value if isinstance(value, list) else [value]
 
 
+def get_strings(params: dict, key: str) -> list[str] | None:
+    """An array of strings (`lookup_keys[]=a&lookup_keys[]=b`)."""
+    values = get_list(params, key)
+    if values is not None and not all(isinstance(value, str) for value in values):
+        raise invalid(f'Invalid array of strings for parameter: {key}', param=key)
+    return values
+
+
+def get_dicts(params: dict, key: str) -> list[dict] | None:
+    """An array of hashes (`items[0][price]=...`): each element must be a hash."""
+    values = get_list(params, key)
+    for index, value in enumerate(values or []):
+        if not isinstance(value, dict):
+            raise invalid(f'Invalid hash for parameter: {key}[{index}]', param=f'{key}[{index}]')
+    return values
+
+
 def merge_metadata(current: dict | None, update: Any, *, param: str = 'metadata') -> dict:
     """Stripe's metadata update: keys are merged, an empty string deletes a key, `metadata=''` clears all."""
     merged = dict(current or {})
@@ -114,4 +159,4 @@ def address(value: Any, *, param: str) -> dict | None:
 
 
 def expand_paths(params: dict) -> list[str]:
-    return [path for path in (get_list(params, 'expand') or []) if isinstance(path, str)]
+    return get_strings(params, 'expand') or []

@@ -6,6 +6,7 @@ SQLite calls take microseconds, so they run inline on the event loop.
 """
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -73,16 +74,24 @@ class Delivery:
     next_attempt_at: float
 
 
+# The database and the files SQLite keeps beside it.
+_SIDE_FILES = ('', '-wal', '-shm', '-journal')
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self._lock = threading.RLock()
         self._depth = 0
+        # Created readable by us only; SQLite gives its -wal and -shm files the database's own mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        _private(path)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute('PRAGMA journal_mode=WAL')
         # NORMAL is durable across application crashes in WAL mode; only a power cut may lose the last commit.
         self._db.execute('PRAGMA synchronous=NORMAL')
         self._db.executescript(_SCHEMA)
         self._db.execute('DELETE FROM idempotency WHERE created < ?', (time.time() - IDEMPOTENCY_TTL_SECONDS,))
+        _private(path)
 
     def close(self) -> None:
         with self._lock:
@@ -236,6 +245,15 @@ class Store:
             args = (event_id,)
         with self._lock:
             return self._db.execute(sql, args).fetchone()[0]
+
+
+def _private(path: Path) -> None:
+    """Mode 0600 for the database and its side files, also when an older version left them readable by others."""
+    for suffix in _SIDE_FILES:
+        try:
+            os.chmod(f'{path}{suffix}', 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def _where(object_type: str, filters: dict[str, Any] | None) -> tuple[str, list]:

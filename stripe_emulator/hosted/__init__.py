@@ -1,8 +1,8 @@
-"""Pages a browser visits (no API key needed): Checkout, the hosted invoice page and the invoice PDF."""
+"""Pages a browser visits (no API key needed): Checkout, the hosted invoice page and its PDF, SEPA mandates."""
 
 from starlette.routing import Route
 
-from . import checkout, invoice
+from . import checkout, invoice, mandate
 
 
 def routes() -> list[Route]:
@@ -12,4 +12,5 @@ def routes() -> list[Route]:
         Route('/invoice/{invoice_id}/{token}', invoice.show, methods=['GET']),
         Route('/invoice/{invoice_id}/{token}', invoice.pay, methods=['POST']),
         Route('/invoice/{invoice_id}/{token}/pdf', invoice.pdf, methods=['GET']),
+        Route('/mandate/{mandate_id}/{token}', mandate.show, methods=['GET']),
     ]

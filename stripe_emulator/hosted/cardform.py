@@ -4,12 +4,12 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
-from ..cards import card_for_number, luhn_valid
+from ..cards import NON_TEST_CARD, brand_of, is_digits, luhn_valid, minimum_length, test_card
 from ..checkout_flow import CardEntry
 from .layout import esc
 from .layout import field as input_field
 
-_EXPIRY = re.compile(r'^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$')
+_EXPIRY = re.compile(r'^\s*([0-9]{1,2})\s*/\s*([0-9]{2}|[0-9]{4})\s*$')
 
 # Formats the card number in groups of four and the expiry as "MM / YY" while typing; the server accepts both.
 _SCRIPT = """<script>
@@ -37,15 +37,17 @@ def read(values: dict[str, str], *, now: int) -> tuple[CardEntry | None, dict[st
     """Validate the typed card details; returns the entry, or the errors by field name."""
     errors: dict[str, str] = {}
     number = re.sub(r'[\s-]', '', values.get('card_number', ''))
-    brand = card_for_number(number).brand if number.isdigit() else None
+    brand = brand_of(number) if is_digits(number) else None
     if not number:
         errors['card_number'] = 'Your card number is incomplete.'
     elif brand is None or len(number) > 19:
         errors['card_number'] = 'Your card number is invalid.'
-    elif len(number) < (15 if brand == 'amex' else 16):
+    elif len(number) < minimum_length(brand):
         errors['card_number'] = 'Your card number is incomplete.'
     elif not luhn_valid(number):
         errors['card_number'] = 'Your card number is invalid.'
+    elif test_card(number) is None:  # like Stripe's test mode: real cards are refused
+        errors['card_number'] = NON_TEST_CARD
     month = year = 0
     match = _EXPIRY.match(values.get('expiry', ''))
     if not match:
@@ -60,14 +62,15 @@ def read(values: dict[str, str], *, now: int) -> tuple[CardEntry | None, dict[st
             errors['expiry'] = "Your card's expiration date is in the past."
     cvc = values.get('cvc', '').strip()
     expected = 4 if brand == 'amex' else 3
-    if not (cvc.isdigit() and len(cvc) == expected):
+    if not (is_digits(cvc) and len(cvc) == expected):
         errors['cvc'] = "Your card's security code is incomplete."
     name = values.get('name', '').strip()
     if not name:
         errors['name'] = 'Enter the cardholder name.'
-    if errors:
+    card = test_card(number)
+    if errors or card is None:
         return None, errors
-    return CardEntry(card_for_number(number), month, year, name), {}
+    return CardEntry(card, month, year, name), {}
 
 
 def render(form: CardForm) -> str:
@@ -91,6 +94,6 @@ def render(form: CardForm) -> str:
 _NUMBER_ATTRS = 'autocomplete="cc-number" inputmode="numeric" data-format="card"'
 
 TEST_CARDS_HINT = (
-    '<p class="test-cards">Test mode: use 4242 4242 4242 4242 with any future date and any CVC. '
-    '4000 0000 0000 0002 is declined, 4000 0000 0000 9995 has insufficient funds.</p>'
+    '<p class="test-cards">Test mode: only test cards are accepted. Use 4242 4242 4242 4242 with any future date and '
+    'any CVC; 4000 0000 0000 0002 is declined, 4000 0000 0000 9995 has insufficient funds.</p>'
 )

@@ -1,4 +1,6 @@
-"""The hosted Checkout page at a session's `url`: shows what is bought and takes a test card."""
+"""The hosted Checkout page at a session's `url`: shows what is bought and takes a test card, or in payment and
+setup mode a test IBAN for SEPA Direct Debit (a radio group chooses; without JavaScript, CSS hides the other
+method's fields, and without modern CSS both show and the radio still decides)."""
 
 from urllib.parse import quote
 
@@ -7,13 +9,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import checkout_flow
 from ..billing import product_name
+from ..cards import is_digits
 from ..context import Context
 from ..emulator import Emulator
 from ..errors import StripeError
 from ..ids import new_id
 from ..money import format_interval, format_money
 from ..resources import checkout
-from . import cardform
+from . import cardform, sepaform
+from .forms import FormRefused, read_form
 from .layout import brand, esc, page
 
 _BUTTONS = {'subscription': 'Subscribe', 'payment': 'Pay', 'setup': 'Save card'}
@@ -32,7 +36,10 @@ async def show(request: Request) -> Response:
 async def submit(request: Request) -> Response:
     emulator: Emulator = request.app.state.emulator
     ctx = emulator.context(request_id=new_id('req'))
-    values = {key: str(value) for key, value in (await request.form()).items()}
+    try:
+        values = await read_form(request)
+    except FormRefused as refused:
+        return refused.response()
     session_id = request.path_params['session_id']
     try:
         # One transaction: a re-posted form finds the session complete and charges nothing twice.
@@ -42,7 +49,11 @@ async def submit(request: Request) -> Response:
                 return _not_found()
             if session['status'] != 'open':
                 return _render(ctx, session, cardform.CardForm())
-            entry, errors = cardform.read(values, now=ctx.now(session['customer']))
+            if _method(session, values) == 'sepa_debit':
+                client = request.client.host if request.client else None
+                entry, errors = sepaform.read(values, ip_address=client, user_agent=request.headers.get('user-agent'))
+            else:
+                entry, errors = cardform.read(values, now=ctx.now(session['customer']))
             quantities, quantity_errors = _quantities(session, values)
             errors |= quantity_errors
             if entry is None or errors:
@@ -54,6 +65,12 @@ async def submit(request: Request) -> Response:
     if not session['success_url']:
         return _render(ctx, session, cardform.CardForm())
     return RedirectResponse(session['success_url'].replace('{CHECKOUT_SESSION_ID}', session['id']), status_code=303)
+
+
+def _method(session: dict, values: dict[str, str]) -> str:
+    """The payment method chosen on the form: a card unless the session offers SEPA Direct Debit and it was picked."""
+    chosen = values.get('method', 'card')
+    return chosen if chosen in session['payment_method_types'] else 'card'
 
 
 def _open_session(ctx: Context, session_id: str) -> dict | None:
@@ -69,7 +86,7 @@ def _quantities(session: dict, values: dict[str, str]) -> tuple[dict[str, int], 
         if not adjustable.get('enabled') or key not in values:
             continue
         raw = values[key].strip()
-        if not raw.isdigit() or not adjustable['minimum'] <= int(raw) <= adjustable['maximum']:
+        if not is_digits(raw) or len(raw) > 6 or not adjustable['minimum'] <= int(raw) <= adjustable['maximum']:
             errors[key] = f'Enter a quantity between {adjustable["minimum"]} and {adjustable["maximum"]}.'
         else:
             quantities[item['id']] = int(raw)
@@ -79,16 +96,42 @@ def _quantities(session: dict, values: dict[str, str]) -> tuple[dict[str, int], 
 def _render(ctx: Context, session: dict, form: cardform.CardForm, *, status: int = 200) -> HTMLResponse:
     summary = _summary(ctx, session, form)
     if session['status'] == 'open':
-        button = _BUTTONS[session['mode']]
         action = esc(ctx.url(f'/pay/{session["id"]}'))
-        heading = 'Card details' if session['mode'] == 'setup' else 'Pay with card'
         panel = f"""<form id="pay-form" method="post" action="{action}" novalidate>
-<h2>{heading}</h2>{_email(ctx, session)}{cardform.render(form)}
-<button type="submit">{button}</button></form>{cardform.TEST_CARDS_HINT}"""
+{_payment_fields(ctx, session, form)}</form>"""
     else:
-        panel = _finished(session)
+        panel = _finished(ctx, session)
     body = f'<section class="summary">{summary}</section><section class="pay"><div class="card">{panel}</div></section>'
     return HTMLResponse(page(f'{ctx.config.account_name} – Checkout', body), status_code=status)
+
+
+def _payment_fields(ctx: Context, session: dict, form: cardform.CardForm) -> str:
+    button = _BUTTONS[session['mode']]
+    email = _email(ctx, session)
+    if 'sepa_debit' not in session['payment_method_types']:
+        heading = 'Card details' if session['mode'] == 'setup' else 'Pay with card'
+        return f"""<h2>{heading}</h2>{email}{cardform.render(form)}
+<button type="submit">{button}</button>{cardform.TEST_CARDS_HINT}"""
+    sepa = _method(session, form.values) == 'sepa_debit'
+    alert = f'<div class="alert" role="alert">{esc(form.general_error)}</div>' if form.general_error else ''
+    card_form = cardform.render(cardform.CardForm(form.values, form.errors))
+    sepa_form = sepaform.render(form, ctx.config.account_name)
+    label = (
+        '<span class="for-card">Save card</span><span class="for-sepa">Save bank account</span>'
+        if session['mode'] == 'setup'
+        else esc(button)
+    )
+    radios = _radio('card', 'Card', checked=not sepa) + _radio('sepa_debit', 'SEPA Direct Debit', checked=sepa)
+    return f"""<fieldset class="methods"><legend>Payment method</legend>{radios}</fieldset>{email}{alert}
+<div class="method-fields" id="card-fields">{card_form}{cardform.TEST_CARDS_HINT}</div>
+<div class="method-fields" id="sepa-fields">{sepa_form}</div>
+<button type="submit">{label}</button>"""
+
+
+def _radio(value: str, label: str, *, checked: bool) -> str:
+    radio_id = f'method-{value.split("_")[0]}'
+    attributes = f'type="radio" id="{radio_id}" name="method" value="{value}"{" checked" if checked else ""}'
+    return f'<label class="method" for="{radio_id}"><input {attributes}> {esc(label)}</label>'
 
 
 def _summary(ctx: Context, session: dict, form: cardform.CardForm) -> str:
@@ -148,14 +191,25 @@ def _email(ctx: Context, session: dict) -> str:
     return f'<p class="muted">{verb} {esc(email)}</p>' if email else ''
 
 
-def _finished(session: dict) -> str:
+def _finished(ctx: Context, session: dict) -> str:
     if session['status'] == 'complete':
         link = session['success_url']
         target = link.replace('{CHECKOUT_SESSION_ID}', quote(session['id'])) if link else None
         back = f'<a class="button" href="{esc(target)}">Continue</a>' if target else ''
         heading = 'Card saved' if session['mode'] == 'setup' else 'Payment complete'
+        intent = ctx.store.get(session['setup_intent'] or '', 'setup_intent') or {}
+        if (ctx.store.get(intent.get('payment_method') or '', 'payment_method') or {}).get('type') == 'sepa_debit':
+            heading = 'Bank account saved'
+        note = ''
+        payment = ctx.store.get(session['payment_intent'] or '', 'payment_intent') or {}
+        if payment.get('status') == 'processing':
+            heading = 'Payment processing'
+            note = '<p>Your bank has been asked for the payment; it takes a few minutes to go through.</p>'
+        elif session['mode'] == 'payment' and session['payment_status'] == 'unpaid':
+            heading = 'Payment failed'
+            note = '<p>Your bank refused the payment.</p>'
         return (
-            f'<h2>{heading}</h2><p><span class="badge complete">Complete</span></p>'
+            f'<h2>{heading}</h2><p><span class="badge complete">Complete</span></p>{note}'
             f'<p>This checkout session is already complete. Nothing more will be charged.</p>{back}'
         )
     back = f'<a class="button" href="{esc(session["cancel_url"])}">Go back</a>' if session['cancel_url'] else ''

@@ -17,6 +17,7 @@ from ..pdf import invoice_pdf
 from ..resources import payment_methods
 from ..resources.invoices import pay_invoice
 from . import cardform
+from .forms import FormRefused, read_form
 from .layout import brand, esc, page
 
 
@@ -32,7 +33,10 @@ async def show(request: Request) -> Response:
 async def pay(request: Request) -> Response:
     emulator: Emulator = request.app.state.emulator
     ctx = emulator.context(request_id=new_id('req'))
-    values = {key: str(value) for key, value in (await request.form()).items()}
+    try:
+        values = await read_form(request)
+    except FormRefused as refused:
+        return refused.response()
     token = request.path_params['token']
     try:
         with emulator.store.transaction():
@@ -74,9 +78,14 @@ async def pdf(request: Request) -> Response:
 
 def _invoice(ctx: Context, request: Request) -> dict | None:
     invoice = ctx.store.get(request.path_params['invoice_id'], 'invoice')
-    if invoice is None or not hmac.compare_digest(hosted_token(ctx, invoice['id']), request.path_params['token']):
+    if invoice is None or not token_matches(hosted_token(ctx, invoice['id']), request.path_params['token']):
         return None
     return invoice
+
+
+def token_matches(expected: str, given: str) -> bool:
+    # Bytes: compare_digest refuses str with characters outside ASCII, and a URL may carry any.
+    return hmac.compare_digest(expected.encode(), given.encode('utf-8', 'surrogatepass'))
 
 
 def _render(ctx: Context, invoice: dict, token: str, form: cardform.CardForm, *, status: int = 200) -> HTMLResponse:

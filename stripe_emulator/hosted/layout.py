@@ -38,6 +38,16 @@ button:hover{background:#5851ea}button:focus-visible{outline:3px solid rgba(99,9
 a.button{display:block;text-align:center;margin-top:24px;padding:12px;border-radius:6px;background:#635bff;color:#fff;
   font-weight:600;text-decoration:none}
 .test-cards{margin-top:20px;font-size:12px;color:#697386}
+fieldset.methods{border:0;padding:0;margin:0 0 8px;display:flex;gap:12px;flex-wrap:wrap}
+fieldset.methods legend{font-size:18px;font-weight:600;margin:0 0 14px;padding:0}
+label.method{flex:1 1 140px;display:flex;align-items:center;gap:10px;margin:0;padding:12px;border:1px solid #e0e0e6;
+  border-radius:6px;cursor:pointer;font-size:15px;color:#1a1f36}
+label.method input{width:auto;margin:0;box-shadow:none;accent-color:#635bff}
+label.method:has(input:checked){border-color:#635bff;box-shadow:0 0 0 1px #635bff}
+label.method:has(input:focus-visible){outline:3px solid rgba(99,91,255,.45);outline-offset:2px}
+#pay-form:has(#method-sepa:checked) #card-fields,#pay-form:has(#method-sepa:checked) .for-card{display:none}
+#pay-form:has(#method-card:checked) #sepa-fields,#pay-form:has(#method-card:checked) .for-sepa{display:none}
+.mandate{font-size:12px;color:#697386;margin:16px 0 0}
 footer{text-align:center;color:#a3acb9;font-size:12px;padding:0 0 32px}
 table{width:100%;border-collapse:collapse;margin-top:20px}
 th,td{text-align:left;padding:10px 0;border-bottom:1px solid #e3e8ee}

@@ -2,7 +2,20 @@
 
 from .. import events
 from ..router import Route
-from . import checkout, customers, intents, invoices, payment_methods, prices, products, subscriptions, test_clocks
+from . import (
+    charges,
+    checkout,
+    customers,
+    disputes,
+    intents,
+    invoices,
+    payment_methods,
+    prices,
+    products,
+    refunds,
+    subscriptions,
+    test_clocks,
+)
 
 ROUTES: list[Route] = [
     *products.ROUTES,
@@ -11,6 +24,9 @@ ROUTES: list[Route] = [
     *payment_methods.ROUTES,
     *checkout.ROUTES,
     *intents.ROUTES,
+    *charges.ROUTES,
+    *refunds.ROUTES,
+    *disputes.ROUTES,
     *subscriptions.ROUTES,
     *invoices.ROUTES,
     *test_clocks.ROUTES,

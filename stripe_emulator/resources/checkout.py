@@ -5,7 +5,7 @@ from ..errors import invalid
 from ..expand import includable
 from ..ids import new_id
 from ..listing import paged, paged_in_memory
-from ..params import get_bool, get_dict, get_int, get_list, get_str, merge_metadata
+from ..params import get_bool, get_dict, get_dicts, get_int, get_str, get_timestamp, merge_metadata
 from ..render import render
 from ..router import Route
 from .subscriptions import trial_end_from
@@ -20,12 +20,12 @@ def create(ctx: Context, params: dict) -> dict:
     if customer_id := get_str(params, 'customer'):
         customer = ctx.load('customer', customer_id, param='customer')
     now = ctx.now(customer)
-    line_items = _line_items(ctx, mode, get_list(params, 'line_items') or [])
+    line_items = _line_items(ctx, mode, get_dicts(params, 'line_items') or [])
     currency = line_items[0]['_currency'] if line_items else (get_str(params, 'currency') or 'usd').lower()
     invoice_creation = get_dict(params, 'invoice_creation')
     if invoice_creation and mode != 'payment':
         raise invalid('`invoice_creation` can only be used in `payment` mode.', param='invoice_creation')
-    expires_at = get_int(params, 'expires_at') or now + DAY
+    expires_at = get_timestamp(params, 'expires_at') or now + DAY
     if not now + 1800 <= expires_at <= now + DAY:
         raise invalid(
             'The `expires_at` timestamp must be between 30 minutes and 24 hours from now.', param='expires_at'
@@ -79,7 +79,8 @@ def create(ctx: Context, params: dict) -> dict:
         'payment_method_collection': 'always' if mode != 'setup' else None,
         'payment_method_configuration_details': None,
         'payment_method_options': {'card': {'request_three_d_secure': 'automatic'}},
-        'payment_method_types': ['card'],
+        # SEPA Direct Debit is offered besides cards in payment and setup mode (for any currency, unlike Stripe).
+        'payment_method_types': ['card'] if mode == 'subscription' else ['card', 'sepa_debit'],
         'payment_status': 'no_payment_required' if mode == 'setup' else 'unpaid',
         'permissions': None,
         'phone_number_collection': {'enabled': False},

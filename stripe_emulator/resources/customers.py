@@ -6,7 +6,7 @@ from ..expand import includable
 from ..ids import new_id, random_token
 from ..lifecycle import cancel_now
 from ..listing import list_object, paged
-from ..params import address, get_dict, get_list, get_str, merge_metadata
+from ..params import address, get_dict, get_dicts, get_str, get_strings, merge_metadata
 from ..render import render
 from ..router import Route
 from ..store import Not
@@ -44,14 +44,14 @@ def create(ctx: Context, params: dict) -> dict:
         'name': get_str(params, 'name'),
         'next_invoice_sequence': 1,
         'phone': get_str(params, 'phone'),
-        'preferred_locales': get_list(params, 'preferred_locales') or [],
+        'preferred_locales': get_strings(params, 'preferred_locales') or [],
         'shipping': None,
         'tax_exempt': get_str(params, 'tax_exempt') or 'none',
         'test_clock': clock_id,
     }
     ctx.save(customer)
     ctx.emit('customer.created', customer)
-    for index, tax_id in enumerate(get_list(params, 'tax_id_data') or []):
+    for index, tax_id in enumerate(get_dicts(params, 'tax_id_data') or []):
         _create_tax_id(ctx, customer, tax_id, param=f'tax_id_data[{index}]')
     if pm_id := get_str(params, 'payment_method'):
         attach_to(ctx, ctx.load('payment_method', pm_id, param='payment_method'), customer)
@@ -77,7 +77,7 @@ def update(ctx: Context, params: dict, customer: str) -> dict:
     if 'address' in params:
         doc['address'] = address(params['address'], param='address')
     if 'preferred_locales' in params:
-        doc['preferred_locales'] = get_list(params, 'preferred_locales') or []
+        doc['preferred_locales'] = get_strings(params, 'preferred_locales') or []
     if settings := get_dict(params, 'invoice_settings'):
         _apply_invoice_settings(ctx, doc, settings)
     doc['metadata'] = merge_metadata(doc['metadata'], params.get('metadata'))

@@ -6,7 +6,7 @@ from ..context import Context
 from ..errors import StripeError, invalid, parameter_missing
 from ..lifecycle import sub_now
 from ..listing import paged, paged_in_memory
-from ..params import get_bool, get_dict, get_int, get_list, get_str
+from ..params import get_bool, get_dict, get_dicts, get_str, get_timestamp
 from ..periods import period_end_after
 from ..router import Route
 
@@ -89,7 +89,7 @@ def create_preview(ctx: Context, params: dict) -> dict:
             raise invalid('The subscription does not belong to this customer.', param='customer')
     elif customer_id:
         customer = ctx.load('customer', customer_id, param='customer')
-        if get_list(details, 'items'):
+        if get_dicts(details, 'items'):
             return _preview_new_subscription(ctx, customer, details)
         subscription = _current_subscription(ctx, customer)
     else:
@@ -103,8 +103,8 @@ def preview_subscription(ctx: Context, subscription: dict, details: dict, *, rec
     customer = ctx.load('customer', subscription['customer'])
     now = sub_now(ctx, subscription)
     proration_behavior = get_str(details, 'proration_behavior', choices=PRORATION_BEHAVIORS) or 'create_prorations'
-    proration_date = get_int(details, 'proration_date')
-    item_params = get_list(details, 'items')
+    proration_date = get_timestamp(details, 'proration_date')
+    item_params = get_dicts(details, 'items')
     reset_anchor = anchor_reset(details.get('billing_cycle_anchor'))
     items, anchor, new_lines = subscription['items']['data'], subscription['billing_cycle_anchor'], []
     if item_params or reset_anchor:
@@ -157,7 +157,7 @@ def _preview_new_subscription(ctx: Context, customer: dict, details: dict) -> di
     now = ctx.now(customer)
     fake = {'id': None, 'metadata': {}, 'billing_cycle_anchor': now}
     items = apply_item_params(
-        ctx, None, [], get_list(details, 'items'), period=(now, now), now=now, param_prefix='subscription_details'
+        ctx, None, [], get_dicts(details, 'items'), period=(now, now), now=now, param_prefix='subscription_details'
     )
     recurring = ctx.load('price', items[0]['price'])['recurring']
     end = next_period_end(fake, recurring, now)

@@ -1,8 +1,10 @@
-"""Card payment methods: made from test tokens or by the hosted pages; attach, detach, update, list."""
+"""Payment methods (cards, SEPA Direct Debit): made from test tokens, test IBANs or by the hosted pages; attach,
+detach, update, list."""
 
 import datetime
 
-from ..cards import TOKENS, Card, attach_outcome, card_for_number
+from .. import sepa
+from ..cards import TOKENS, Card, attach_outcome, test_card
 from ..context import Context
 from ..errors import invalid
 from ..ids import new_id
@@ -12,8 +14,11 @@ from ..router import Route
 
 
 def create(ctx: Context, params: dict) -> dict:
-    if get_str(params, 'type', required=True) != 'card':
-        raise invalid('The emulator only supports payment methods of type `card`.', param='type')
+    pm_type = get_str(params, 'type', required=True)
+    if pm_type == 'sepa_debit':
+        return _create_sepa(ctx, params)
+    if pm_type != 'card':
+        raise invalid('The emulator only supports payment methods of type `card` and `sepa_debit`.', param='type')
     card_params = get_dict(params, 'card') or {}
     token = get_str(card_params, 'token')
     if token is None:
@@ -22,10 +27,33 @@ def create(ctx: Context, params: dict) -> dict:
             '`card[token]=tok_visa`.',
             param='card[number]' if 'number' in card_params else 'card[token]',
         )
-    if token not in TOKENS:
+    card = test_card(TOKENS.get(token, ''))
+    if card is None:
         raise invalid(f"No such token: '{token}'", param='card[token]', code='resource_missing')
-    pm = build(ctx, card_for_number(TOKENS[token]), exp_month=12, exp_year=_current_year(ctx) + 3)
+    pm = build(ctx, card, exp_month=12, exp_year=_current_year(ctx) + 3)
     _apply_billing_details(pm, get_dict(params, 'billing_details'))
+    pm['metadata'] = merge_metadata({}, params.get('metadata'))
+    ctx.save(pm)
+    return pm
+
+
+def _create_sepa(ctx: Context, params: dict) -> dict:
+    """Unlike card numbers, Stripe takes IBANs over the API; the account holder's name and email are required."""
+    iban = get_str(get_dict(params, 'sepa_debit') or {}, 'iban')
+    if not iban:
+        raise invalid('Missing required param: sepa_debit[iban].', param='sepa_debit[iban]', code='parameter_missing')
+    account, error = sepa.read_iban(iban)
+    if account is None:
+        raise invalid(error or sepa.INVALID, param='sepa_debit[iban]', code='invalid_bank_account_iban')
+    details = get_dict(params, 'billing_details') or {}
+    for key in ('name', 'email'):
+        if not get_str(details, key):
+            raise invalid(
+                f'Missing required param: billing_details[{key}].', param=f'billing_details[{key}]',
+                code='parameter_missing',
+            )  # fmt: skip
+    pm = build_sepa(ctx, account, name=None, email=None)
+    _apply_billing_details(pm, details)
     pm['metadata'] = merge_metadata({}, params.get('metadata'))
     ctx.save(pm)
     return pm
@@ -33,32 +61,57 @@ def create(ctx: Context, params: dict) -> dict:
 
 def build(ctx: Context, card: Card, *, exp_month: int, exp_year: int, name: str | None = None) -> dict:
     """A new, unattached card payment method; the caller saves it."""
-    pm = {
+    pm = _base(ctx, 'card', name=name, email=None)
+    pm['card'] = {
+        'brand': card.brand,
+        'checks': {'address_line1_check': None, 'address_postal_code_check': None, 'cvc_check': 'pass'},
+        'country': card.country,
+        'display_brand': card.display_brand,
+        'exp_month': exp_month,
+        'exp_year': exp_year,
+        'fingerprint': ctx.fingerprint('card', card.number),
+        'funding': card.funding,
+        'generated_from': None,
+        'last4': card.last4,
+        'networks': {'available': [card.brand], 'preferred': None},
+        'regulated_status': 'unregulated',
+        'three_d_secure_usage': {'supported': True},
+        'wallet': None,
+    }
+    # How the test card behaves later, when it is attached or charged.
+    pm.update(_decline=card.decline, _charge_decline=card.charge_decline, _dispute=card.dispute)
+    return pm
+
+
+def build_sepa(ctx: Context, account: sepa.BankAccount, *, name: str | None, email: str | None) -> dict:
+    """A new, unattached SEPA Direct Debit payment method for a test IBAN; the caller saves it."""
+    pm = _base(ctx, 'sepa_debit', name=name, email=email)
+    pm['sepa_debit'] = {
+        'bank_code': account.bank_code,
+        'branch_code': account.branch_code,
+        'country': account.country,
+        'fingerprint': ctx.fingerprint('iban', account.iban),
+        'generated_from': {'charge': None, 'setup_attempt': None},
+        'last4': account.last4,
+    }
+    # What the bank will answer when this account is debited (see `settlement`).
+    test = account.test
+    pm['_settles'] = {'outcome': test.outcome, 'failure_code': test.failure_code,
+                      'failure_message': test.failure_message}  # fmt: skip
+    return pm
+
+
+def _base(ctx: Context, pm_type: str, *, name: str | None, email: str | None) -> dict:
+    return {
         'id': new_id('pm'),
         'object': 'payment_method',
         'allow_redisplay': 'unspecified',
         'billing_details': {
             'address': address({}, param='billing_details[address]'),
-            'email': None,
+            'email': email,
             'name': name,
             'phone': None,
             'tax_id': None,
-        },
-        'card': {
-            'brand': card.brand,
-            'checks': {'address_line1_check': None, 'address_postal_code_check': None, 'cvc_check': 'pass'},
-            'country': card.country,
-            'display_brand': card.brand,
-            'exp_month': exp_month,
-            'exp_year': exp_year,
-            'fingerprint': card.fingerprint,
-            'funding': card.funding,
-            'generated_from': None,
-            'last4': card.last4,
-            'networks': {'available': [card.brand], 'preferred': None},
-            'regulated_status': 'unregulated',
-            'three_d_secure_usage': {'supported': True},
-            'wallet': None,
         },
         'created': ctx.now(),
         'customer': None,
@@ -66,12 +119,8 @@ def build(ctx: Context, card: Card, *, exp_month: int, exp_year: int, name: str 
         'livemode': False,
         'metadata': {},
         'radar_options': {},
-        'type': 'card',
-        # How the test card behaves later, when it is attached or charged.
-        '_decline': card.decline,
-        '_charge_decline': card.charge_decline,
+        'type': pm_type,
     }
-    return pm
 
 
 def retrieve(ctx: Context, params: dict, payment_method: str) -> dict:
@@ -83,7 +132,9 @@ def update(ctx: Context, params: dict, payment_method: str) -> dict:
     if not pm['customer']:
         raise invalid('You must save this PaymentMethod to a customer before you can update it.')
     before = ctx.snapshot(pm)
-    if card := get_dict(params, 'card'):
+    if (card := get_dict(params, 'card')) and pm['type'] != 'card':
+        raise invalid('You cannot update the card details of a payment method that is not a card.', param='card')
+    if card:
         month = get_int(card, 'exp_month')
         year = get_int(card, 'exp_year')
         if month is not None:
@@ -155,7 +206,8 @@ def detach(ctx: Context, params: dict, payment_method: str) -> dict:
 
 
 def list_payment_methods(ctx: Context, params: dict) -> dict:
-    filters: dict = {'type': get_str(params, 'type') or 'card'}
+    # Without `type`, Stripe lists every type.
+    filters: dict = {'type': pm_type} if (pm_type := get_str(params, 'type')) else {}
     if customer := get_str(params, 'customer'):
         ctx.load('customer', customer, param='customer')
         filters['customer'] = customer
@@ -164,7 +216,9 @@ def list_payment_methods(ctx: Context, params: dict) -> dict:
 
 def list_for_customer(ctx: Context, params: dict, customer: str) -> dict:
     ctx.load('customer', customer, param='customer')
-    filters = {'customer': customer, 'type': get_str(params, 'type') or 'card'}
+    filters = {'customer': customer}
+    if pm_type := get_str(params, 'type'):
+        filters['type'] = pm_type
     return paged(ctx, params, 'payment_method', f'/v1/customers/{customer}/payment_methods', filters)
 
 

@@ -6,12 +6,16 @@ from ..context import Context
 from ..errors import invalid
 from ..ids import new_id
 from ..listing import paged
-from ..params import get_bool, get_dict, get_int, get_list, get_str, merge_metadata
+from ..params import get_bool, get_dict, get_int, get_str, get_strings, merge_metadata
 from ..router import Route
 from ..store import Not
 from . import products
 
 INTERVALS = ('day', 'week', 'month', 'year')
+
+
+# Stripe's longest billing interval is three years.
+_MAX_INTERVALS = {'day': 1095, 'week': 156, 'month': 36, 'year': 3}
 
 
 def create(ctx: Context, params: dict) -> dict:
@@ -23,7 +27,7 @@ def create(ctx: Context, params: dict) -> dict:
         raise invalid('You must specify either `product` or `product_data` when creating a price.', param='product')
     else:
         ctx.load('product', product_id, param='product')
-    unit_amount = get_int(params, 'unit_amount', minimum=0)
+    unit_amount = get_int(params, 'unit_amount', minimum=0, maximum=99999999)
     if unit_amount is None:
         raise invalid(
             'You must specify `unit_amount` (the emulator only supports per-unit prices).', param='unit_amount'
@@ -83,7 +87,7 @@ def list_prices(ctx: Context, params: dict) -> dict:
     for key in ('product', 'currency', 'type'):
         if value := get_str(params, key):
             filters[key] = value
-    if lookup_keys := get_list(params, 'lookup_keys'):
+    if lookup_keys := get_strings(params, 'lookup_keys'):
         filters['lookup_key'] = lookup_keys
     if interval := (get_dict(params, 'recurring') or {}).get('interval'):
         filters['recurring.interval'] = interval
@@ -98,11 +102,17 @@ def _recurring(recurring: dict | None) -> dict | None:
         raise invalid(
             f'Invalid recurring[interval]: must be one of {", ".join(INTERVALS)}', param='recurring[interval]'
         )
+    count = get_int(recurring, 'interval_count', minimum=1) or 1
+    if count > _MAX_INTERVALS[interval]:
+        raise invalid(
+            'The maximum billing interval is three years (3 years, 36 months, 156 weeks or 1095 days).',
+            param='recurring[interval_count]',
+        )
     return {
         'interval': interval,
-        'interval_count': get_int(recurring, 'interval_count', minimum=1) or 1,
+        'interval_count': count,
         'meter': None,
-        'trial_period_days': get_int(recurring, 'trial_period_days'),
+        'trial_period_days': get_int(recurring, 'trial_period_days', minimum=0, maximum=730),
         'usage_type': 'licensed',
     }
 

@@ -5,7 +5,7 @@ import time
 from ..context import Context
 from ..ids import new_id
 from ..listing import paged
-from ..params import get_bool, get_list, get_str, merge_metadata
+from ..params import get_bool, get_dicts, get_str, get_strings, merge_metadata
 from ..router import Route
 
 
@@ -18,10 +18,10 @@ def create(ctx: Context, params: dict) -> dict:
         'created': now,
         'default_price': None,
         'description': get_str(params, 'description'),
-        'images': get_list(params, 'images') or [],
+        'images': get_strings(params, 'images') or [],
         'livemode': False,
         'marketing_features': [
-            {'name': feature.get('name')} for feature in get_list(params, 'marketing_features') or []
+            {'name': feature.get('name')} for feature in get_dicts(params, 'marketing_features') or []
         ],
         'metadata': merge_metadata({}, params.get('metadata')),
         'name': get_str(params, 'name', required=True),
@@ -55,7 +55,7 @@ def update(ctx: Context, params: dict, id: str) -> dict:
         price_id = get_str(params, 'default_price')
         product['default_price'] = ctx.load('price', price_id, param='default_price')['id'] if price_id else None
     if 'images' in params:
-        product['images'] = get_list(params, 'images') or []
+        product['images'] = get_strings(params, 'images') or []
     product['metadata'] = merge_metadata(product['metadata'], params.get('metadata'))
     product['updated'] = int(time.time())
     ctx.save(product)
@@ -67,7 +67,7 @@ def list_products(ctx: Context, params: dict) -> dict:
     filters: dict = {}
     if (active := get_bool(params, 'active')) is not None:
         filters['active'] = active
-    if ids := get_list(params, 'ids'):
+    if ids := get_strings(params, 'ids'):
         filters['id'] = ids
     return paged(ctx, params, 'product', '/v1/products', filters)
 

@@ -6,7 +6,7 @@ from ..context import Context
 from ..errors import invalid
 from ..lifecycle import PAYMENT_BEHAVIORS, cancel_now, collect_now, renew, start, sub_now
 from ..listing import paged
-from ..params import get_bool, get_dict, get_int, get_list, get_str, merge_metadata
+from ..params import get_bool, get_dict, get_dicts, get_int, get_str, get_timestamp, merge_metadata
 from ..render import renderer
 from ..router import Route
 from ..store import Not
@@ -26,7 +26,7 @@ def create(ctx: Context, params: dict) -> dict:
     return start(
         ctx,
         customer=customer,
-        item_params=get_list(params, 'items') or [],
+        item_params=get_dicts(params, 'items') or [],
         default_payment_method=default_pm,
         metadata=params.get('metadata'),
         trial_end=trial_end_from(params, now),
@@ -80,10 +80,10 @@ def update(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
         subscription.update(trial_end=now, billing_cycle_anchor=now)
         renew(ctx, subscription, at=now)
         return subscription
-    item_params = get_list(params, 'items')
+    item_params = get_dicts(params, 'items')
     reset_anchor = anchor_reset(params.get('billing_cycle_anchor'))
     if item_params or reset_anchor:
-        proration_date = get_int(params, 'proration_date')
+        proration_date = get_timestamp(params, 'proration_date')
         change = plan_change(
             ctx, subscription, item_params=item_params, proration_behavior=proration_behavior,
             proration_date=proration_date, now=now, reset_anchor=reset_anchor,
@@ -124,11 +124,11 @@ def trial_end_from(params: dict, now: int) -> int | None:
     if trial_end == 'now':
         return None
     if trial_end not in (None, ''):
-        end = get_int(params, 'trial_end')
+        end = get_timestamp(params, 'trial_end')
         if end <= now:
             raise invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', param='trial_end')
         return end
-    if days := get_int(params, 'trial_period_days', minimum=0):
+    if days := get_int(params, 'trial_period_days', minimum=0, maximum=730):
         return now + days * 86400
     return None
 
@@ -145,7 +145,7 @@ def _update_cancellation(subscription: dict, params: dict, now: int) -> None:
         details.update(comment=None, feedback=None, reason=None)
     if params.get('cancel_at') not in (None, ''):
         value = params['cancel_at']
-        cancel_at = period_end if value in ('min_period_end', 'max_period_end') else get_int(params, 'cancel_at')
+        cancel_at = period_end if value in ('min_period_end', 'max_period_end') else get_timestamp(params, 'cancel_at')
         if cancel_at <= now:
             raise invalid('Invalid timestamp: must be an integer Unix timestamp in the future.', param='cancel_at')
         subscription.update(cancel_at_period_end=False, cancel_at=cancel_at, canceled_at=now)

@@ -11,7 +11,7 @@ from ..context import Context
 from ..errors import invalid
 from ..ids import new_id
 from ..listing import paged
-from ..params import get_int, get_str
+from ..params import get_str, get_timestamp
 from ..router import Route
 
 _LIFETIME_SECONDS = 30 * 86400
@@ -24,7 +24,7 @@ def create(ctx: Context, params: dict) -> dict:
         'object': 'test_helpers.test_clock',
         'created': now,
         'deletes_after': now + _LIFETIME_SECONDS,
-        'frozen_time': get_int(params, 'frozen_time', required=True),
+        'frozen_time': get_timestamp(params, 'frozen_time', required=True),
         'livemode': False,
         'name': get_str(params, 'name'),
         'status': 'ready',
@@ -45,7 +45,7 @@ def list_clocks(ctx: Context, params: dict) -> dict:
 
 def advance(ctx: Context, params: dict, test_clock: str) -> dict:
     clock = ctx.load('test_helpers.test_clock', test_clock)
-    target = get_int(params, 'frozen_time', required=True)
+    target = get_timestamp(params, 'frozen_time', required=True)
     if target <= clock['frozen_time']:
         raise invalid('The frozen_time must be after the current frozen_time of the test clock.', param='frozen_time')
     ctx.emit('test_helpers.test_clock.advancing', {**clock, 'status': 'advancing'})

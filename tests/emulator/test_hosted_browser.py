@@ -106,3 +106,46 @@ async def test_declined_card_shows_the_error_and_creates_nothing(page, emulator_
     assert (await backend.v1.subscriptions.list_async(params={'customer': customer.id, 'status': 'all'})).data == []
     assert (await backend.v1.customers.payment_methods.list_async(customer.id)).data == []
     assert (await backend.v1.invoices.list_async(params={'customer': customer.id})).data == []
+
+
+async def test_pay_by_sepa_direct_debit(page, emulator_server, emulator_client):
+    backend = _Client(emulator_client)
+    prices = await catalogue(backend)
+    customer = await backend.v1.customers.create_async(params={'name': 'Bank Co', 'email': 'bank@example.com'})
+    session = await backend.v1.checkout.sessions.create_async(
+        params={
+            'mode': 'payment',
+            'customer': customer.id,
+            'line_items': [{'price': prices.token_pack, 'quantity': 2}],
+            'success_url': f'{emulator_server.thread.url}/done?session_id={{CHECKOUT_SESSION_ID}}',
+        }
+    )
+    await page.goto(session.url)
+    methods = page.get_by_role('group', name='Payment method')
+    card, sepa = methods.get_by_role('radio', name='Card'), methods.get_by_role('radio', name='SEPA Direct Debit')
+    await expect(card).to_be_checked()
+    await expect(page.get_by_label('Card number')).to_be_visible()
+    await expect(page.get_by_label('IBAN')).to_be_hidden()
+
+    # The keyboard moves through the radio group, and only the chosen method's fields show (CSS only, no script).
+    await card.focus()
+    await page.keyboard.press('ArrowRight')
+    await expect(sepa).to_be_checked()
+    await expect(page.get_by_label('Card number')).to_be_hidden()
+    await expect(page.get_by_label('IBAN')).to_be_visible()
+    await page.get_by_label('IBAN').fill('AT61 1904 3002 3457 3202')  # one digit off: the checksum fails
+    await page.get_by_label('Account holder name').fill('Ada Lovelace')
+    await page.get_by_role('button', name='Pay').click()
+    await expect(page.get_by_text('Your IBAN is invalid.')).to_be_visible()
+    await expect(page.get_by_label('IBAN')).to_have_attribute('aria-invalid', 'true')
+    await expect(sepa).to_be_checked()
+
+    await page.get_by_label('IBAN').fill('AT61 1904 3002 3457 3201')
+    await page.screenshot(path=ARTIFACTS / 'emulator-checkout-sepa.png', full_page=True)
+    await page.get_by_role('button', name='Pay').click()
+    await page.wait_for_url(re.compile(r'/done\?session_id=cs_test_'))
+    done = await backend.v1.checkout.sessions.retrieve_async(session.id, params={'expand': ['payment_intent']})
+    assert (done.status, done.payment_status, done.payment_intent.status) == ('complete', 'unpaid', 'processing')
+
+    await page.goto(session.url)
+    await expect(page.get_by_role('heading', name='Payment processing')).to_be_visible()

@@ -1,5 +1,7 @@
 """Hosted pages over plain HTTP (emulator-only): every Checkout mode, form validation, invoice page and PDF."""
 
+import re
+
 import httpx
 import pytest
 import stripe
@@ -181,6 +183,7 @@ async def test_subscription_checkout_emits_the_events_stripe_sends(tmp_path):
         'invoice.created',
         'invoice.finalized',
         'payment_intent.created',
+        'charge.succeeded',
         'payment_intent.succeeded',
         'invoice.paid',
         'invoice.payment_succeeded',
@@ -190,3 +193,70 @@ async def test_subscription_checkout_emits_the_events_stripe_sends(tmp_path):
     completed = events.data[0]
     assert completed.data.object.subscription
     assert completed.request.id.startswith('req_')
+
+
+NON_TEST_CARD = 'Your card was declined. Your request was in test mode, but used a non test card.'
+
+
+@pytest.mark.parametrize('number', ['4111 1111 1111 1111', '5500 0000 0000 0004', '3400 0000 0000 009'])
+async def test_test_mode_refuses_real_cards_next_to_the_card_number(emulator_client, number):
+    backend = _Backend(emulator_client)
+    prices = await catalogue(backend)
+    customer = await backend.v1.customers.create_async(params={'name': 'Real card'})
+    session = await backend.v1.checkout.sessions.create_async(
+        params={'mode': 'payment', 'customer': customer.id, 'line_items': [{'price': prices.token_pack}],
+                'success_url': 'https://x.example/ok'}
+    )  # fmt: skip
+    cvc = '1234' if number.startswith('34') else '123'
+    page = await _pay(session, card_number=number, cvc=cvc)
+    assert page.status_code == 400
+    error = re.search(r'<p class="field-error" id="card-number-error" role="alert">([^<]*)</p>', page.text)
+    assert error and error.group(1).startswith(NON_TEST_CARD)
+    assert 'aria-describedby="card-number-error"' in page.text
+    assert (await backend.v1.checkout.sessions.retrieve_async(session.id)).status == 'open'
+    assert (await backend.v1.payment_intents.list_async(params={'customer': customer.id})).data == []
+
+
+@pytest.mark.parametrize(
+    ('number', 'cvc', 'brand', 'funding'),
+    [
+        ('4000 0566 5566 5556', '123', 'visa', 'debit'),
+        ('2223 0031 2200 3222', '123', 'mastercard', 'credit'),
+        ('5105 1051 0510 5100', '123', 'mastercard', 'prepaid'),
+        ('3714 496353 98431', '1234', 'amex', 'credit'),
+        ('6011 9811 1111 1113', '123', 'discover', 'debit'),
+        ('6555 9000 0060 4105', '123', 'discover', 'credit'),
+        ('3622 720627 1667', '123', 'diners', 'credit'),  # 14 digits
+        ('3566 0020 2036 0505', '123', 'jcb', 'credit'),
+        ('6205 5000 0000 0000 004', '123', 'unionpay', 'credit'),  # 19 digits
+    ],
+)
+async def test_stripes_brand_test_cards_are_accepted(emulator_client, number, cvc, brand, funding):
+    backend = _Backend(emulator_client)
+    customer = await backend.v1.customers.create_async(params={'name': 'Brands'})
+    session = await backend.v1.checkout.sessions.create_async(
+        params={'mode': 'setup', 'customer': customer.id, 'currency': 'usd', 'success_url': 'https://x.example/ok'}
+    )
+    page = await _pay(session, card_number=number, cvc=cvc)
+    assert page.status_code == 303, page.text
+    [card] = (await backend.v1.customers.payment_methods.list_async(customer.id)).data
+    assert (card.card.brand, card.card.funding, card.card.last4) == (brand, funding, number.replace(' ', '')[-4:])
+
+
+async def test_the_hosted_invoice_page_refuses_real_cards_too(emulator_client):
+    backend = _Backend(emulator_client)
+    prices = await catalogue(backend)
+    customer = await backend.v1.customers.create_async(params={'name': 'Invoice, real card'})
+    failing = await backend.v1.payment_methods.create_async(
+        params={'type': 'card', 'card': {'token': 'tok_chargeCustomerFail'}}
+    )
+    await backend.v1.payment_methods.attach_async(failing.id, params={'customer': customer.id})
+    subscription = await backend.v1.subscriptions.create_async(
+        params={'customer': customer.id, 'items': [{'price': prices.pro_monthly}], 'default_payment_method': failing.id}
+    )
+    invoice = await backend.v1.invoices.retrieve_async(subscription.latest_invoice)
+    async with httpx.AsyncClient() as http:
+        page = await http.post(invoice.hosted_invoice_url, data={**GOOD_CARD, 'card_number': '4111111111111111'})
+    assert page.status_code == 400
+    assert NON_TEST_CARD in page.text
+    assert (await backend.v1.invoices.retrieve_async(invoice.id)).status == 'open'

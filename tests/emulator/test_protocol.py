@@ -1,5 +1,7 @@
-"""Emulator-only protocol details: authentication, headers, form decoding, routing, key files."""
+"""Emulator-only protocol details: authentication, headers, form decoding, routing, key and database files."""
 
+import hashlib
+import os
 import stat
 
 import httpx
@@ -9,6 +11,8 @@ import stripe
 from stripe_emulator import EmulatorConfig, create_app
 from stripe_emulator.forms import decode
 from stripe_emulator.resources import ROUTES
+
+from .serving import EmulatorServer
 
 
 def test_bracket_form_decoding():
@@ -36,7 +40,7 @@ def test_key_files_are_created_private_and_reused(tmp_path):
     first = create_app(config).state.emulator
     assert first.api_key.startswith('sk_test_emu_')
     assert first.webhook_secret.startswith('whsec_')
-    for name in ('stripe-emulator-key', 'stripe-emulator-webhook-secret'):
+    for name in ('stripe-emulator-key', 'stripe-emulator-webhook-secret', 'stripe-emulator-fingerprint-secret'):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
     second = create_app(config).state.emulator
     assert (second.api_key, second.webhook_secret) == (first.api_key, first.webhook_secret)
@@ -94,3 +98,59 @@ async def test_idempotent_card_error_is_replayed_not_retried(emulator_client):
                 pm.id, params={'customer': customer.id}, options={'idempotency_key': f'attach-{pm.id}'}
             )
     assert raised.value.headers.get('Idempotent-Replayed') == 'true'
+
+
+def _modes(directory) -> dict[str, int]:
+    """The emulator's files (the host's own test fixtures may put theirs beside them)."""
+    return {
+        path.name: stat.S_IMODE(path.stat().st_mode)
+        for path in directory.iterdir()
+        if path.name.startswith('stripe-emulator')
+    }
+
+
+def test_every_file_in_data_dir_is_private_even_with_a_lax_umask(tmp_path):
+    previous = os.umask(0o022)  # what a host without `umask 077` gives new files: 0644
+    try:
+        emulator = create_app(EmulatorConfig(data_dir=tmp_path)).state.emulator
+        with emulator.store.transaction():
+            emulator.store.put({'id': 'cus_x', 'object': 'customer'})
+        modes = _modes(tmp_path)
+        emulator.close()
+    finally:
+        os.umask(previous)
+    assert {'stripe-emulator.sqlite3', 'stripe-emulator.sqlite3-wal', 'stripe-emulator.sqlite3-shm'} <= set(modes)
+    assert modes == dict.fromkeys(modes, 0o600)
+
+
+def test_files_left_readable_are_tightened_at_start(tmp_path):
+    create_app(EmulatorConfig(data_dir=tmp_path)).state.emulator.close()
+    for name in _modes(tmp_path):
+        (tmp_path / name).chmod(0o644)
+    emulator = create_app(EmulatorConfig(data_dir=tmp_path)).state.emulator
+    try:
+        modes = _modes(tmp_path)
+    finally:
+        emulator.close()
+    assert 'stripe-emulator.sqlite3' in modes
+    assert modes == dict.fromkeys(modes, 0o600)
+
+
+@pytest.mark.asyncio
+async def test_card_fingerprints_are_keyed_with_the_emulators_secret(emulator_client, tmp_path):
+    v1 = emulator_client.v1
+    first = await v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': 'tok_visa'}})
+    second = await v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': 'tok_visa'}})
+    other_card = await v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': 'tok_mastercard'}})
+    assert first.card.fingerprint == second.card.fingerprint != other_card.card.fingerprint
+    number = '4242424242424242'
+    for unkeyed in (hashlib.sha256(number.encode()), hashlib.sha256(f'emulator-card:{number}'.encode())):
+        assert first.card.fingerprint not in unkeyed.hexdigest()
+    # Another emulator (another DATA_DIR, so another secret) gives the same card another fingerprint.
+    server = EmulatorServer(tmp_path).start()
+    try:
+        client = stripe.StripeClient(server.emulator.api_key, base_addresses={'api': server.api_url})
+        elsewhere = await client.v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': 'tok_visa'}})
+    finally:
+        server.stop()
+    assert elsewhere.card.fingerprint != first.card.fingerprint

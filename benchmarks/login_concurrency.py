@@ -1,8 +1,11 @@
-"""Does login stall the server? 10 browsers log in at once while another client keeps opening a page.
+"""Does login stall the server? Browsers log in at once while other clients keep opening pages.
 
 Starts `python main.py` on a free port with a fresh DATA_DIR (SQLite), creates an admin, then measures:
-- the other client's page-open time (GET /login, full server render) when idle, as the baseline;
-- the same while 10 headless-Chromium logins (argon2 verification, ~100 ms of CPU each) run at once.
+- another client's page-open time (GET /login, full server render) when idle, as the baseline;
+- the same while 10 headless-Chromium logins (argon2 verification, ~100 ms of CPU each) run at once;
+- a logged-in admin's page opens (GET /admin with the admin's session cookie, full server render) while idle, and
+  while a flood of 50 parallel logins with random emails comes from one address: at most 30 of them are checked
+  (the per-address limit), and at most one password hash per core runs at a time.
 
 Run: .venv/bin/python benchmarks/login_concurrency.py
 """
@@ -23,6 +26,7 @@ from playwright.async_api import async_playwright
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = 'benchmark password 123'
 LOGINS = 10
+FLOOD = 50
 
 
 def free_port() -> int:
@@ -43,6 +47,7 @@ async def time_page_opens(client: httpx.AsyncClient, url: str, stop: asyncio.Eve
 
 
 async def main() -> None:
+    load = ', '.join(f'{value:.2f}' for value in os.getloadavg())
     data_dir = tempfile.mkdtemp(prefix='portico-bench-')
     port = free_port()
     env = {**os.environ, 'DATA_DIR': data_dir, 'PORT': str(port)}
@@ -83,10 +88,12 @@ async def main() -> None:
                 all_logged_in = (time.perf_counter() - started) * 1000
                 stop.set()
                 busy = await probe
+                flood = await _flood(browser, client, url, pages[0])
                 await browser.close()
     finally:
         server.terminate()
         server.wait(timeout=10)
+    print(f'load average at the start: {load}')
     print(f'{LOGINS} concurrent logins finished in {all_logged_in:.0f} ms (all pages on /admin)')
     print(f'other client, idle:             median {statistics.median(idle):6.1f} ms, max {max(idle):6.1f} ms')
     print(
@@ -94,6 +101,20 @@ async def main() -> None:
         f'({len(busy)} page opens)'
     )
     print(f'ratio of medians (busy / idle): {statistics.median(busy) / statistics.median(idle):.2f}')
+    admin_idle, admin_busy, refused, checked, took = flood
+    print(
+        f'{FLOOD} parallel logins with random emails from one address: {checked} checked and refused as wrong, '
+        f'{refused} refused by the address limit, all answered after {took:.0f} ms'
+    )
+    print(
+        f"logged-in admin's /admin, idle:         median {statistics.median(admin_idle):6.1f} ms, "
+        f'max {max(admin_idle):6.1f} ms'
+    )
+    print(
+        f"logged-in admin's /admin, during flood: median {statistics.median(admin_busy):6.1f} ms, "
+        f'max {max(admin_busy):6.1f} ms ({len(admin_busy)} page opens)'
+    )
+    print(f'ratio of medians (flood / idle): {statistics.median(admin_busy) / statistics.median(admin_idle):.2f}')
     elapsed, lag = await loop_lag_during_verifies()
     print(f'in-process: {LOGINS} argon2 verifications took {elapsed:.0f} ms; worst event-loop lag {lag:.1f} ms')
 
@@ -118,6 +139,42 @@ async def loop_lag_during_verifies() -> tuple[float, float]:
     elapsed = (time.perf_counter() - started) * 1000
     ticker.cancel()
     return elapsed, max(lags)
+
+
+async def _flood(browser, client: httpx.AsyncClient, url: str, admin_page) -> tuple:
+    """FLOOD logins with random emails from one browser (one address) while the admin opens /admin."""
+    cookies = {cookie['name']: cookie['value'] for cookie in await admin_page.context.cookies()}
+    admin = httpx.AsyncClient(timeout=30, cookies=cookies)
+    try:
+        idle = await _idle_timings(admin, f'{url}/admin')
+        context = await browser.new_context()
+        pages = []
+        for number in range(FLOOD):
+            page = await context.new_page()
+            await page.goto(f'{url}/login')
+            await page.get_by_label('Email').fill(f'random-{number}-{os.urandom(4).hex()}@example.com')
+            await page.get_by_label('Password').fill('a wrong password')
+            pages.append(page)
+        stop = asyncio.Event()
+        probe = asyncio.create_task(time_page_opens(admin, f'{url}/admin', stop))
+        started = time.perf_counter()
+        await asyncio.gather(*(page.get_by_role('button', name='Log in').click() for page in pages))
+        answers = await asyncio.gather(*(_answer(page) for page in pages))
+        took = (time.perf_counter() - started) * 1000
+        stop.set()
+        busy = await probe
+        refused = sum('from your network' in answer for answer in answers)
+        checked = sum('Wrong email or password' in answer for answer in answers)
+        await context.close()
+    finally:
+        await admin.aclose()
+    return idle, busy, refused, checked, took
+
+
+async def _answer(page) -> str:
+    message = page.get_by_text('Wrong email or password').or_(page.get_by_text('from your network'))
+    await message.first.wait_for(timeout=60_000)
+    return await message.first.inner_text()
 
 
 async def _idle_timings(client: httpx.AsyncClient, url: str) -> list[float]:

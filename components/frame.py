@@ -1,28 +1,38 @@
 """The shared page frame: a header with the product name, the signed-in admin and "Log out"."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from nicegui import ui
 
 PAGE_STYLE = 'max-width: 64rem; margin: 0 auto'
+TEST_MODE_NOTE = (
+    'Billing runs on the built-in Stripe emulator: no money moves and no card is charged. '
+    'Use it for trials and demos, not for real customers.'
+)
 
 
 @contextmanager
 def frame(
-    title: str, *, user_name: str | None = None, on_logout: Callable | None = None, test_mode: bool = False
+    title: str, *, user_name: str | None = None, logout_token: str = '', test_mode: bool = False
 ) -> Iterator[ui.column]:
+    """`logout_token` (pages.session.logout_token) goes with the "Log out" form, which POSTs to /logout."""
     ui.page_title(f'{title} · Portico')
     ui.colors(primary='#3949ab')
     with ui.header().classes('items-center bg-white text-grey-9 shadow-1 q-px-lg'):
         ui.link('Portico', '/admin').classes('text-h6 text-weight-bold text-primary no-underline')
         if test_mode:
-            ui.badge('Test mode · offline billing', color='orange-8').props('aria-label="Test mode, offline billing"')
+            with ui.badge('Test mode · offline billing', color='orange-8').props(
+                'aria-label="Test mode, offline billing" tabindex=0'
+            ):
+                ui.tooltip(TEST_MODE_NOTE).props('max-width=20rem')
         ui.space()
         ui.link('Help', '/help').classes('text-grey-8')
         if user_name is not None:
             ui.label(user_name).classes('text-grey-8')
-            ui.button('Log out', on_click=on_logout).props('flat no-caps')
+            with ui.element('form').props('method=post action=/logout').classes('q-ma-none'):
+                ui.element('input').props(f'type=hidden name=csrf value={logout_token}')
+                ui.button('Log out').props('flat no-caps type=submit')
     with ui.column().classes('w-full q-pa-md q-gutter-y-md').style(PAGE_STYLE) as column:
         yield column
 

@@ -97,7 +97,12 @@ class SubscriptionSection(ui.card):
         if overview.plan and overview.plan.uses_tokens:
             ui.label('Tokens').classes('text-grey-7')
             with ui.row().classes('items-center'):
-                ui.label(f'{overview.token_balance:,}').mark('subscription-tokens')
+                balance = ui.label(f'{overview.token_balance:,}').mark('subscription-tokens')
+                if overview.token_balance < 0:  # tokens already spent, then refunded or lost in a dispute
+                    balance.classes('text-negative text-weight-bold')
+                    ui.label(
+                        'below zero: refunded or disputed tokens were already used. New tokens cover this first.'
+                    ).classes('text-negative text-caption').mark('tokens-below-zero')
                 if self.actions.add_tokens:
                     ui.button('+ Add tokens', on_click=self.actions.add_tokens).props('flat dense no-caps')
                 if self.actions.token_history:

@@ -13,7 +13,7 @@ from components.forms import show_errors
 from components.user_row import ROLE_OPTIONS, UserRow
 from db.models import Role, User
 from services.errors import ValidationFailed
-from services.users import DEFAULT_PAGE_SIZE, SeatsExhausted, UserPage, UserQuery
+from services.users import DEFAULT_PAGE_SIZE, PasswordEmail, SeatsExhausted, UserPage, UserQuery
 
 ROW_STYLE = """
 <style>
@@ -31,9 +31,9 @@ ROW_STYLE = """
 @dataclass(frozen=True)
 class UserActions:
     load: Callable[[UserQuery], Awaitable[UserPage | None]]
-    add: Callable[[str, str, str], Awaitable[User | None]]
+    add: Callable[[str, str, str], Awaitable[PasswordEmail | None]]
     edit: Callable[[User, str, str, str], Awaitable[User | None]]
-    resend: Callable[[User], Awaitable[User | None]]
+    resend: Callable[[User], Awaitable[PasswordEmail | None]]
     delete: Callable[[User], Awaitable[bool | None]]
     set_enabled: Callable[[User, bool], Awaitable[User | None]]
     add_seats: Callable[[], None]
@@ -132,7 +132,12 @@ class UserList(ui.card):
         row.show_enabled(user.is_enabled if changed is None else changed.is_enabled)  # refused: put it back
 
     async def _resend(self, user: User) -> None:
-        if await self.actions.resend(user) is not None:
+        sent = await self.actions.resend(user)
+        if sent is None:
+            return
+        if sent.link:
+            open_link_dialog(sent)
+        else:
             ui.notify(f'A password email is on its way to {user.email}.', type='positive')
 
     def open_add_dialog(self) -> None:
@@ -147,11 +152,14 @@ class UserList(ui.card):
             fields = _user_fields()
 
             async def add() -> None:
-                await self._submit(
+                added = await self._submit(
                     dialog, fields, lambda: self.actions.add(*_values(fields)),
-                    lambda added: f'{added.name} was added. A set-password email is on its way.',
+                    lambda added: f'{added.user.name} was added.'
+                    + ('' if added.link else ' A set-password email is on its way.'),
                     seats_note=seats_note,
                 )  # fmt: skip
+                if added is not None and added.link:
+                    open_link_dialog(added)
 
             _dialog_buttons(dialog, 'Add user', add)
         dialog.open()
@@ -172,10 +180,9 @@ class UserList(ui.card):
             _dialog_buttons(dialog, 'Save', save)
         dialog.open()
 
-    async def _submit(
-        self, dialog: ui.dialog, fields: dict, call, message, *, seats_note: ui.row | None = None
-    ) -> None:
-        """Send a user form: field errors go next to their fields; a success closes the dialog and reloads."""
+    async def _submit(self, dialog: ui.dialog, fields: dict, call, message, *, seats_note: ui.row | None = None):
+        """Send a user form: field errors go next to their fields; a success closes the dialog, reloads and
+        returns what the service returned."""
         try:
             result = await call()
         except SeatsExhausted as refusal:
@@ -184,14 +191,15 @@ class UserList(ui.card):
             show_errors(fields, None)
             seats_note.set_visibility(True)
             ui.notify(str(refusal), type='warning')
-            return
+            return None
         except ValidationFailed as failure:
             show_errors(fields, failure)
-            return
+            return None
         if result is not None:
             ui.notify(message(result), type='positive')
             dialog.close()
             await self.reload()
+        return result
 
     def open_delete_dialog(self, user: User) -> None:
         with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
@@ -208,6 +216,29 @@ class UserList(ui.card):
 
             _dialog_buttons(dialog, 'Delete', delete, color='negative')
         dialog.open()
+
+
+def open_link_dialog(sent: PasswordEmail) -> None:
+    """Without SMTP nothing was mailed: the acting admin sees the link once, to hand it over themself."""
+    user = sent.user
+    lifetime = '72 hours' if user.password_hash is None else '72 hours; their current password keeps working'
+    with ui.dialog().props('persistent') as dialog, ui.card().style('width: 32rem; max-width: 95vw'):
+        ui.label('Set-password link').classes('text-h6')
+        ui.label(
+            f'No email was sent: this Portico has no mail server (SMTP). Give this link to {user.name} '
+            f'({user.email}) yourself. It works once, for {lifetime}. It is not shown again and is not kept anywhere.'
+        )
+        ui.input('Link', value=sent.link).props('readonly outlined dense').classes('w-full').mark('password-link')
+
+        async def copy() -> None:
+            ui.clipboard.write(sent.link)
+            ui.notify('Link copied.', type='positive')
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Close', on_click=dialog.close).props('flat no-caps')
+            ui.button('Copy link', icon='content_copy', on_click=copy).props('no-caps')
+    dialog.on('hide', dialog.delete)
+    dialog.open()
 
 
 def _user_fields(user: User | None = None) -> dict[str, ui.element]:

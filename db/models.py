@@ -90,6 +90,46 @@ class PasswordToken(Model):
         table = 'password_tokens'
 
 
+class LoginSession(Model):
+    """A browser's login. The browser's signed cookie holds the key, and only its SHA-256 is kept here.
+
+    A login first exists as a pending ticket (the password was right), and becomes a session when the browser
+    that typed the password claims it over HTTP, which is where a new cookie (and browser id) can be set.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField('models.User', related_name='sessions', on_delete=fields.CASCADE)
+    ticket_digest = fields.CharField(max_length=64, unique=True, null=True)
+    browser_digest = fields.CharField(max_length=64, default='')
+    key_digest = fields.CharField(max_length=64, unique=True, null=True)
+    client_address = fields.CharField(max_length=64, default='')
+    created_at = fields.DatetimeField(auto_now_add=True)
+    # The session ends at the first of these; a request moves idle_until on (see services.auth.touch_session).
+    expires_at = fields.DatetimeField()
+    idle_until = fields.DatetimeField()
+    ended_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = 'sessions'
+        indexes = (Index(fields=('user_id', 'ended_at'), name='sessions_user_open'),)
+
+
+class RateHit(Model):
+    """One counted request of a limited kind (a failed login from an address, a reset request for an email).
+
+    Limits count the hits of a key within their window; hits older than the longest window are removed.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    scope = fields.CharField(max_length=30)
+    key = fields.CharField(max_length=254)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = 'rate_hits'
+        indexes = (Index(fields=('scope', 'key', 'at'), name='rate_hits_scope_key_at'),)
+
+
 class LoginThrottle(Model):
     """Failed logins per email address, kept whether or not the address exists."""
 
@@ -100,10 +140,11 @@ class LoginThrottle(Model):
 
     class Meta:
         table = 'login_throttles'
+        indexes = (Index(fields=('window_start',), name='login_throttles_window'),)
 
 
 class OutboxMail(Model):
-    """Mail kept when no SMTP server is configured, so the operator can still hand the link over."""
+    """Mail that was not sent because no SMTP server is configured: who, what and when, never the link itself."""
 
     id = fields.IntField(primary_key=True)
     recipient = fields.CharField(max_length=254)
@@ -175,13 +216,15 @@ class SubscriptionMirror(Model):
 
 
 class TokenLedgerEntry(Model):
-    """One change of an organization's token balance. A purchase is unique per checkout session."""
+    """One change of an organization's token balance. A purchase is unique per checkout session, anything else
+    (a refund, a lost dispute, a failed payment) per its cause, so no webhook is ever counted twice."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField('models.Organization', related_name='token_entries', on_delete=fields.CASCADE)
     delta = fields.BigIntField()
     kind = fields.CharField(max_length=20)
     checkout_session_id = fields.CharField(max_length=255, unique=True, null=True)
+    reference = fields.CharField(max_length=300, unique=True, null=True)
     description = fields.CharField(max_length=300, default='')
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -11,12 +11,17 @@ from components.subscription_section import SubscriptionSection
 from components.user_list import UserActions, UserList
 from db.models import User
 from pages.billing import subscription_actions
-from pages.session import current_session, log_out, run_action
-from services import audit, organizations
-from services.auth import Session, require_admin
+from pages.session import PageSession, logout_token
+from services import organizations
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied
-from services.events import billing_changed, organization_changed, session_ended, users_changed
+from services.events import (
+    billing_changed,
+    browser_session_ended,
+    organization_changed,
+    session_ended,
+    users_changed,
+)
 
 
 def register(services: Services) -> None:
@@ -26,24 +31,18 @@ def register(services: Services) -> None:
     # Many admins opening the portal at once share one event loop: give slow builds time rather than a 500.
     @ui.page('/admin', response_timeout=30)
     async def admin_page(checkout_session: str | None = None) -> RedirectResponse | None:
-        page_session = current_session()
+        page = PageSession(services)
+        page_session = page.session
         try:
-            admin = await require_admin(page_session)
+            admin = await page.admin()
         except NotAuthenticated:
             return RedirectResponse('/login')
         except PermissionDenied as refusal:
-            with frame('Administration', test_mode=test_mode, user_name='', on_logout=log_out):
+            with frame('Administration', test_mode=test_mode, user_name='', logout_token=logout_token(page_session)):
                 ui.label(str(refusal)).classes('text-h6 q-mt-xl')
             return None
         organization = admin.organization
-
-        def act(action):
-            """A click of this admin: the services get the session as it is now, and re-check it."""
-            return run_action(lambda: action(current_session()))
-
-        def load(action):
-            """A read, also run when another admin's change is published: it uses this page's own session."""
-            return run_action(lambda: action(page_session))
+        act, load = page.act, page.read
 
         async def save_organization(values: dict[str, str]):
             saved = await act(
@@ -76,14 +75,14 @@ def register(services: Services) -> None:
         )
 
         overview = await services.billing.overview(session=page_session)
-        with frame('Administration', test_mode=test_mode, user_name=admin.name, on_logout=log_out):
+        with frame(
+            'Administration', test_mode=test_mode, user_name=admin.name, logout_token=logout_token(page_session)
+        ):
             ui.label('Administration portal').classes('text-h4').props('role=heading aria-level=1')
             OrganizationSection(organization, countries=organizations.countries(), on_save=save_organization)
             subscription = SubscriptionSection(overview, billing_actions)
             user_list = UserList(actions, current_user_id=admin.id)
-            activity = ActivityLog(
-                lambda: load(lambda session: _latest_activity(session, organization_id=organization.id))
-            )
+            activity = ActivityLog(lambda: load(lambda session: organizations.activity(session=session)))
         await user_list.reload()
 
         async def refresh_users() -> None:
@@ -107,7 +106,7 @@ def register(services: Services) -> None:
         return None
 
 
-def _follow_changes(services: Services, page_session: Session, organization, refresh_users, refresh_billing) -> None:
+def _follow_changes(services: Services, page_session, organization, refresh_users, refresh_billing) -> None:
     """Keep this open page current: other admins' changes and webhooks show without a reload, and an ended
     session leaves at once. Callbacks run in the context of whoever published, so they touch only this client."""
     client = ui.context.client
@@ -136,6 +135,7 @@ def _follow_changes(services: Services, page_session: Session, organization, ref
         services.events.subscribe(organization_changed(organization.id), copy_organization),
         services.events.subscribe(billing_changed(organization.id), lambda _: later(refresh_billing)),
         services.events.subscribe(session_ended(page_session.user_id), leave),
+        services.events.subscribe(browser_session_ended(page_session.digest), leave),
     ]
     client.on_delete(lambda: [unsubscribe() for unsubscribe in unsubscribes])
 
@@ -143,8 +143,3 @@ def _follow_changes(services: Services, page_session: Session, organization, ref
 async def _deleted(deletion) -> bool:
     await deletion
     return True
-
-
-async def _latest_activity(session, *, organization_id: int):
-    await require_admin(session, organization_id=organization_id)
-    return await audit.latest(organization_id=organization_id)

@@ -1,11 +1,11 @@
 """Log in, log out, and the password links: /login, /logout, /forgot-password, /set-password/{token}."""
 
 from fastapi.responses import RedirectResponse
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from components.forms import show_errors
 from components.frame import frame, narrow_card
-from pages.session import current_session, end_session, start_session
+from pages import session as browser
 from services import auth
 from services.container import Services
 from services.errors import RateLimited, ValidationFailed
@@ -14,6 +14,7 @@ from services.organizations import organization_exists
 
 def register(services: Services) -> None:
     test_mode = services.settings.offline_billing
+    browser.register_routes(services)
 
     @ui.page('/')
     def index() -> RedirectResponse:
@@ -30,42 +31,47 @@ def register(services: Services) -> None:
             async def log_in() -> None:
                 show_errors({'email': email, 'password': password}, None)
                 try:
-                    session = await auth.authenticate(email=email.value, password=password.value)
+                    user = await auth.authenticate(
+                        email=email.value, password=password.value, client_address=browser.client_address()
+                    )
                 except ValidationFailed as failure:
                     show_errors({'email': email, 'password': password}, failure)
                     return
                 except RateLimited as error:
                     password.error = str(error)
                     return
-                start_session(session)
-                ui.navigate.to('/admin')
+                await browser.begin_login(services, user)
 
             password.on('keydown.enter', log_in)
             ui.button('Log in', on_click=log_in).classes('w-full')
             ui.link('Forgot password?', '/forgot-password')
         return None
 
-    @ui.page('/logout')
-    def logout_page() -> RedirectResponse:
-        end_session()
-        return RedirectResponse('/login')
-
     @ui.page('/forgot-password')
     def forgot_password_page() -> None:
         with frame('Forgot password', test_mode=test_mode), narrow_card('Reset your password'):
             ui.label('Enter your email address. If it belongs to an account, we send a link to set a new password.')
+            if not services.mailer.sends:
+                ui.label(
+                    'This Portico sends no email. Ask an administrator of your organization to send you a password '
+                    'link, or ask whoever runs this server to run: python main.py password-link YOUR-EMAIL'
+                ).classes('text-grey-8').mark('no-smtp-note')
             email = ui.input('Email').props('type=email autofocus').classes('w-full')
             answer = ui.label().classes('text-positive')
 
-            async def send() -> None:
+            def send() -> None:
                 try:
-                    await auth.request_password_reset(
-                        email=email.value, mailer=services.mailer, base_url=services.settings.base_url
-                    )
+                    address = auth.check_reset_request(email.value)
                 except ValidationFailed as failure:
                     show_errors({'email': email}, failure)
                     return
                 email.error = None
+                # The answer comes at once and is the same for every address; the lookup and the mail follow.
+                background_tasks.create(
+                    auth.send_reset_link(email=address, client_address=browser.client_address(),
+                                         mailer=services.mailer, base_url=services.settings.base_url),
+                    name='password reset mail',
+                )  # fmt: skip
                 answer.text = 'If that address belongs to an account, a reset link is on its way. It works for 24 h.'
 
             ui.button('Send reset link', on_click=send).classes('w-full')
@@ -88,8 +94,6 @@ def register(services: Services) -> None:
                 except ValidationFailed as failure:
                     show_errors({'password': password, 'confirm': confirm}, failure, fallback='confirm')
                     return
-                if current_session() is not None:
-                    end_session()
                 ui.notify('Your password is set. Log in with it now.', type='positive')
                 ui.navigate.to('/login')
 

@@ -1,32 +1,125 @@
-"""The browser session: only the user id and its session epoch live in app.storage.user."""
+"""The browser session, kept in NiceGUI's signed session cookie: the user id, the session epoch and the key of the
+session's row. The cookie changes only in HTTP responses, and each one starts a new browser id:
 
+- `GET /login/complete?ticket=…` turns the ticket of a right password into a session (and ends the browser's
+  previous one), so a cookie planted before the login is worth nothing after it;
+- `POST /logout` ends the session for every tab of the browser.
+
+A page reads the cookie of the request that opened it, so it acts and reads only with the session it was opened
+with, whatever the browser did since in other tabs.
+"""
+
+import hashlib
+import hmac
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import app, ui
+from nicegui.storage import request_contextvar
 
+from services import auth
 from services.auth import Session
+from services.container import Services
 from services.errors import NotAuthenticated, ServiceError, ValidationFailed
+from services.events import browser_session_ended
 
 T = TypeVar('T')
+COMPLETE_LOGIN = '/login/complete'
 
 
 def current_session() -> Session | None:
-    return Session.from_storage(app.storage.user)
+    """The session of the request that built the page (or of the HTTP request being answered)."""
+    request = request_contextvar.get()
+    return Session.from_cookie(request.session) if request is not None else None
 
 
-def start_session(session: Session) -> None:
-    app.storage.user.clear()
-    app.storage.user.update(session.to_storage())
+def browser_id() -> str:
+    request = request_contextvar.get()
+    return str(request.session.get('id', '')) if request is not None else ''
 
 
-def end_session() -> None:
-    app.storage.user.clear()
+def client_address() -> str:
+    """The visitor's address; behind a trusted proxy (FORWARDED_ALLOW_IPS) uvicorn has put X-Forwarded-For here."""
+    request = request_contextvar.get()
+    return request.client.host if request is not None and request.client else ''
 
 
-def log_out() -> None:
-    end_session()
-    ui.navigate.to('/login')
+async def begin_login(services: Services, user) -> None:
+    """The password was right: the browser fetches its new cookie over HTTP."""
+    ticket = await auth.begin_login(
+        user, browser_id=browser_id(), client_address=client_address(), max_age=services.settings.session_max_age
+    )
+    ui.navigate.to(f'{COMPLETE_LOGIN}?ticket={ticket}')
+
+
+def logout_token(session: Session | None) -> str:
+    """Proves that a "Log out" form came from one of this session's own pages (a CSRF token)."""
+    if session is None:
+        return ''
+    secret = (app.storage.secret or '').encode()
+    return hmac.new(secret, f'logout:{session.key}'.encode(), hashlib.sha256).hexdigest()
+
+
+def register_routes(services: Services) -> None:
+    settings = services.settings
+
+    @app.get(COMPLETE_LOGIN, include_in_schema=False)
+    async def complete_login(request: Request, ticket: str = '') -> RedirectResponse:
+        session = await auth.claim_login(ticket, browser_id=str(request.session.get('id', '')),
+                                         idle=settings.session_idle)  # fmt: skip
+        if session is None:
+            return RedirectResponse('/login', status_code=303)
+        await _end(services, Session.from_cookie(request.session))  # this browser's previous login, if any
+        _new_cookie(request, session)
+        return RedirectResponse('/admin', status_code=303)
+
+    @app.post('/logout', include_in_schema=False)
+    async def logout(request: Request) -> RedirectResponse:
+        session = Session.from_cookie(request.session)
+        form = await request.form()
+        if session is not None and hmac.compare_digest(str(form.get('csrf', '')), logout_token(session)):
+            await _end(services, session)
+            _new_cookie(request, None)
+        return RedirectResponse('/login', status_code=303)
+
+
+async def _end(services: Services, session: Session | None) -> None:
+    if session is not None and await auth.end_session(session):
+        services.events.publish(browser_session_ended(session.digest))
+
+
+def _new_cookie(request: Request, session: Session | None) -> None:
+    """A new browser id, and the session (or none): SessionMiddleware sends the cookie with the response."""
+    request.session.clear()
+    request.session['id'] = str(uuid.uuid4())
+    if session is not None:
+        request.session.update(session.to_cookie())
+
+
+class PageSession:
+    """The session a page was opened with; the page's actions and reads all go through it."""
+
+    def __init__(self, services: Services) -> None:
+        self.session = current_session()
+        self._idle = services.settings.session_idle
+
+    async def admin(self):
+        """The page's enabled admin (NotAuthenticated or PermissionDenied otherwise); opening the page is activity."""
+        admin = await auth.require_admin(self.session)
+        await auth.touch_session(self.session, idle=self._idle)
+        return admin
+
+    async def act(self, action: Callable[[Session | None], Awaitable[T]]) -> T | None:
+        """A click of this admin: it counts as activity, and the services re-check the session."""
+        await auth.touch_session(self.session, idle=self._idle)
+        return await run_action(lambda: action(self.session))
+
+    async def read(self, action: Callable[[Session | None], Awaitable[T]]) -> T | None:
+        """A read that the page does by itself (a live update): it does not keep the session alive."""
+        return await run_action(lambda: action(self.session))
 
 
 async def run_action(action: Callable[[], Awaitable[T]]) -> T | None:
@@ -39,7 +132,6 @@ async def run_action(action: Callable[[], Awaitable[T]]) -> T | None:
     except ValidationFailed:
         raise
     except NotAuthenticated:
-        # The stale session in storage is harmless: every page and action re-checks it, and login replaces it.
         ui.navigate.to('/login')
     except ServiceError as refusal:
         ui.notify(str(refusal), type='negative', multi_line=True)

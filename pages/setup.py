@@ -5,8 +5,7 @@ from nicegui import ui
 
 from components.forms import show_errors
 from components.frame import frame, narrow_card
-from pages.session import start_session
-from services import auth
+from pages.session import begin_login
 from services.container import Services
 from services.errors import PermissionDenied, ValidationFailed
 from services.organizations import NewAdmin, create_first_organization, organization_exists
@@ -40,8 +39,7 @@ def register(services: Services) -> None:
                     ui.navigate.to('/login')
                     return
                 show_errors(fields, None)
-                start_session(auth.Session(user_id=admin.id, epoch=admin.session_epoch))
-                ui.navigate.to('/admin')
+                await begin_login(services, admin)
 
             ui.button('Create organization', on_click=create).classes('w-full')
         return None

@@ -5,8 +5,7 @@ from nicegui import background_tasks, ui
 
 from components.frame import frame
 from components.plan_chooser import PlanChooser
-from pages.session import current_session, log_out, run_action
-from services.auth import require_admin
+from pages.session import PageSession, logout_token
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied, ServiceError, ValidationFailed
 from services.events import billing_changed
@@ -19,9 +18,9 @@ def register(services: Services) -> None:
     billing = services.billing
     test_mode = services.settings.offline_billing
 
-    async def admin_or_redirect():
+    async def admin_or_redirect(page: PageSession):
         try:
-            return await require_admin(current_session()), None
+            return await page.admin(), None
         except NotAuthenticated:
             return None, RedirectResponse('/login')
         except PermissionDenied:
@@ -29,11 +28,13 @@ def register(services: Services) -> None:
 
     @ui.page('/admin/subscriptions')
     async def choose_subscription(canceled: str | None = None) -> RedirectResponse | None:
-        admin, redirect = await admin_or_redirect()
+        page = PageSession(services)
+        admin, redirect = await admin_or_redirect(page)
         if redirect:
             return redirect
-        overview = await billing.overview(session=current_session())
-        with frame('Choose subscription', test_mode=test_mode, user_name=admin.name, on_logout=log_out):
+        overview = await billing.overview(session=page.session)
+        token = logout_token(page.session)
+        with frame('Choose subscription', test_mode=test_mode, user_name=admin.name, logout_token=token):
             with ui.row().classes('w-full items-center'):
                 ui.link('← Back to administration', '/admin')
                 ui.space()
@@ -52,9 +53,9 @@ def register(services: Services) -> None:
 
             async def checkout(plan_id: str, interval: str, seats: int) -> None:
                 try:
-                    url = await run_action(
-                        lambda: billing.start_checkout(
-                            session=current_session(), plan_id=plan_id, interval=interval, seats=seats
+                    url = await page.act(
+                        lambda session: billing.start_checkout(
+                            session=session, plan_id=plan_id, interval=interval, seats=seats
                         )
                     )
                 except ValidationFailed as failure:
@@ -68,12 +69,13 @@ def register(services: Services) -> None:
 
     @ui.page('/admin/subscriptions/complete')
     async def checkout_complete(session_id: str = '') -> RedirectResponse | None:
-        admin, redirect = await admin_or_redirect()
+        page = PageSession(services)
+        admin, redirect = await admin_or_redirect(page)
         if redirect:
             return redirect
         # check() also runs when a webhook lands, outside this page's request: it uses the session of the page.
-        page_session = current_session()
-        with frame('Subscription', test_mode=test_mode, user_name=admin.name, on_logout=log_out):
+        page_session = page.session
+        with frame('Subscription', test_mode=test_mode, user_name=admin.name, logout_token=logout_token(page_session)):
             ui.label('Thank you!').classes('text-h4')
             status = ui.label('Waiting for Stripe to confirm your subscription…').classes('text-h6')
             spinner = ui.spinner(size='lg')

@@ -27,6 +27,10 @@ LAST_NAMES = (
 BATCH = 5000
 
 
+class RealUsersPresent(ValueError):
+    """The organization has users that seed-demo did not make; filling it needs --force."""
+
+
 @dataclass(frozen=True)
 class DemoResult:
     organization: Organization
@@ -35,25 +39,39 @@ class DemoResult:
     created: int
 
 
+def demo_domain(organization_name: str) -> str:
+    """Demo users live at example.com (reserved, RFC 2606): no demo admin can ever receive a real person's mail."""
+    slug = re.sub(r'[^a-z0-9]+', '-', organization_name.lower()).strip('-') or 'demo'
+    return f'{slug}.example.com'
+
+
 async def seed_demo(
-    *, users: int, seat_limit: int, organization_name: str = 'Demo Company', seed: int | None = None
-) -> DemoResult:
+    *, users: int, seat_limit: int, organization_name: str = 'Demo Company', seed: int | None = None,
+    force: bool = False,
+) -> DemoResult:  # fmt: skip
     """Create `users` users with realistic names, a few of them admins, in one transaction per batch.
 
-    Users are enabled while seats remain (the seat rule holds for demo data too); the rest are disabled.
+    Users are enabled while seats remain (the seat rule holds for demo data too); the rest are disabled. An
+    organization with users that seed-demo did not make is refused unless `force`.
     """
     rng = random.Random(seed)
+    domain = demo_domain(organization_name)
     organization = await Organization.filter(name=organization_name).order_by('id').first()
     password = None
+    if organization is not None and not force:
+        real = User.filter(organization_id=organization.id).exclude(email__endswith=f'@{domain}')
+        if await real.exists():
+            raise RealUsersPresent(
+                f'{organization_name!r} has real users (addresses outside {domain}); seed-demo fills only demo '
+                'organizations. Give --organization another name, or add --force to fill it anyway.'
+            )
     if organization is None:
-        slug = re.sub(r'[^a-z0-9]+', '-', organization_name.lower()).strip('-') or 'demo'
         password = secrets.token_urlsafe(12)
         admin, _ = await create_organization_with_admin(
-            NewAdmin(organization_name, 'Demo Admin', f'admin@{slug}.example', password)
+            NewAdmin(organization_name, 'Demo Admin', f'admin@{domain}', password)
         )
         organization = await Organization.get(id=admin.organization_id)
     admin = await User.filter(organization_id=organization.id, role=Role.ADMIN).order_by('id').first()
-    domain = admin.email.split('@', 1)[1]
     start = await User.filter(organization_id=organization.id).count()
     moment = now()
     enabled = await User.filter(organization_id=organization.id, is_enabled=True).count()

@@ -54,3 +54,8 @@ def billing_changed(organization_id: int) -> tuple[str, int]:
 
 def session_ended(user_id: int) -> tuple[str, int]:
     return ('session-ended', user_id)
+
+
+def browser_session_ended(session_digest: str) -> tuple[str, str]:
+    """One browser's session ended (logged out, or replaced by a new login): its open tabs leave."""
+    return ('browser-session-ended', session_digest)

@@ -21,3 +21,17 @@ async def one_at_a_time(*key: Hashable) -> AsyncIterator[None]:
         lock = _locks[full_key] = asyncio.Lock()
     async with lock:
         yield
+
+
+_semaphores: weakref.WeakValueDictionary[tuple, asyncio.Semaphore] = weakref.WeakValueDictionary()
+
+
+@contextlib.asynccontextmanager
+async def at_most(slots: int, *key: Hashable) -> AsyncIterator[None]:
+    """Run the block while fewer than `slots` other blocks with the same key run, e.g. CPU-bound hashing."""
+    full_key = (asyncio.get_running_loop(), slots, *key)
+    semaphore = _semaphores.get(full_key)
+    if semaphore is None:
+        semaphore = _semaphores[full_key] = asyncio.Semaphore(slots)
+    async with semaphore:
+        yield

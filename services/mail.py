@@ -1,4 +1,6 @@
-"""Outgoing mail: SMTP when SMTP_HOST is set, otherwise the outbox table plus a log line carrying the link."""
+"""Outgoing mail: SMTP when SMTP_HOST is set. Without it, nothing is sent: the outbox table and the log keep who,
+what and when, and never the link, which is a password for 24 to 72 hours. Whoever needs the link then gets it
+another way: the acting admin sees it once, the operator runs `python main.py password-link EMAIL`."""
 
 import html
 import logging
@@ -22,14 +24,25 @@ class Mail:
     link: str = ''
 
 
+WITHHELD = '[link withheld: it is shown once to the admin who sent it]'
+
+
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    @property
+    def sends(self) -> bool:
+        """Whether mail really leaves (SMTP is configured)."""
+        return bool(self.settings.smtp_host)
+
     async def send(self, mail: Mail) -> None:
-        if not self.settings.smtp_host:
-            await OutboxMail.create(recipient=mail.recipient, subject=mail.subject, text=mail.text, html=mail.html)
-            log.info('Mail to %s kept in the outbox (no SMTP_HOST): %s %s', mail.recipient, mail.subject, mail.link)
+        if not self.sends:
+            await OutboxMail.create(
+                recipient=mail.recipient, subject=mail.subject, text=withhold_link(mail.text, mail.link),
+                html=withhold_link(mail.html, html.escape(mail.link)),
+            )  # fmt: skip
+            log.info('Mail to %s not sent (no SMTP_HOST), noted in the outbox: %s', mail.recipient, mail.subject)
             return
         message = EmailMessage()
         message['From'] = self.settings.smtp_from
@@ -60,3 +73,7 @@ def link_mail(*, recipient: str, subject: str, organization: str, lines: list[st
         f'<p style="color:#666">Portico, for {html.escape(organization)}</p></body></html>'
     )
     return Mail(recipient=recipient, subject=subject, text=text, html=body, link=link)
+
+
+def withhold_link(text: str, link: str) -> str:
+    return text.replace(link, WITHHELD) if link else text

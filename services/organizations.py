@@ -7,7 +7,7 @@ import pycountry
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from db.models import Organization, Role, User
+from db.models import AuditEvent, Organization, Role, User
 from services import audit
 from services.auth import Session, hash_password, require_admin
 from services.errors import PermissionDenied, ValidationFailed
@@ -78,6 +78,12 @@ async def get_organization(*, session: Session | None) -> Organization:
     """The caller's own organization; only ever scoped by the caller, never by an id from the client."""
     admin = await require_admin(session)
     return await Organization.get(id=admin.organization_id)
+
+
+async def activity(*, session: Session | None) -> list[AuditEvent]:
+    """The latest events of the caller's organization's audit log (the portal's "Activity")."""
+    admin = await require_admin(session)
+    return await audit.latest(organization_id=admin.organization_id)
 
 
 async def update_organization(

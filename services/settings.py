@@ -1,9 +1,12 @@
 """One settings object, read from the environment once and validated before anything starts."""
 
+import ipaddress
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,6 +33,9 @@ class Settings:
     smtp_tls: str
     trial_days: int
     trial_seats: int
+    session_idle: timedelta = timedelta(hours=12)
+    session_max_age: timedelta = timedelta(days=14)
+    forwarded_allow_ips: str = '127.0.0.1'
 
     @property
     def offline_billing(self) -> bool:
@@ -38,6 +44,20 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith('sqlite:')
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith('https://')
+
+    @property
+    def is_public(self) -> bool:
+        """Whether people other than this machine's may reach the portal (a non-loopback HOST or BASE_URL)."""
+        return not (_is_local(self.host) and _is_local(urlsplit(self.base_url).hostname or ''))
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        path = self.database_url.removeprefix('sqlite://') if self.is_sqlite else ':memory:'
+        return None if path == ':memory:' else Path(path)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> 'Settings':
@@ -70,18 +90,28 @@ class Settings:
             smtp_tls=smtp_tls,
             trial_days=_positive_int(env.get('TRIAL_DAYS') or '14', 'TRIAL_DAYS'),
             trial_seats=_positive_int(env.get('TRIAL_SEATS') or '3', 'TRIAL_SEATS'),
+            session_idle=timedelta(hours=_positive_int(env.get('SESSION_IDLE_HOURS') or '12', 'SESSION_IDLE_HOURS')),
+            session_max_age=timedelta(days=_positive_int(env.get('SESSION_MAX_DAYS') or '14', 'SESSION_MAX_DAYS')),
+            forwarded_allow_ips=_forwarded_allow_ips(env.get('FORWARDED_ALLOW_IPS', '127.0.0.1')),
         )
 
     def prepare_data_dir(self) -> 'Settings':
-        """Create DATA_DIR and, when STORAGE_SECRET is unset, generate it once and keep it there (mode 0600)."""
+        """Create DATA_DIR (mode 0700) and, when STORAGE_SECRET is unset, generate it once and keep it there.
+
+        What lies in DATA_DIR (the database, secrets, the emulator's state) is for Portico's user alone: an older
+        installation's wider modes are tightened to 0700 for folders and 0600 for files.
+        """
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tighten(self.data_dir)
         except OSError as error:
-            raise SettingsError(f'DATA_DIR {self.data_dir} cannot be created: {error.strerror}') from None
-        if self.is_sqlite:
-            path = self.database_url.removeprefix('sqlite://')
-            if path != ':memory:' and not Path(path).parent.is_dir():
-                raise SettingsError(f'DATABASE_URL points into {Path(path).parent}, which is not a directory')
+            raise SettingsError(f'DATA_DIR {self.data_dir} cannot be prepared: {error.strerror}') from None
+        if (path := self.sqlite_path) is not None:
+            if not path.parent.is_dir():
+                raise SettingsError(f'DATABASE_URL points into {path.parent}, which is not a directory')
+            for file in (path, path.with_name(path.name + '-wal'), path.with_name(path.name + '-shm')):
+                if file.is_file():
+                    file.chmod(0o600)
         if self.storage_secret:
             return self
         return replace(self, storage_secret=read_or_create_secret(self.data_dir / 'storage-secret'))
@@ -100,6 +130,39 @@ def read_or_create_secret(path: Path, *, prefix: str = '') -> str:
     with os.fdopen(fd, 'w', encoding='utf-8') as file:
         file.write(secret + '\n')
     return secret
+
+
+def tighten(folder: Path) -> None:
+    """Modes 0700 for `folder` and the folders in it, 0600 for its files."""
+    folder.chmod(0o700)
+    for path in folder.rglob('*'):
+        mode = path.lstat().st_mode
+        if stat.S_ISDIR(mode):
+            path.chmod(0o700)
+        elif stat.S_ISREG(mode):
+            path.chmod(0o600)
+
+
+def _is_local(host: str) -> bool:
+    if host in {'localhost', ''} or host.endswith('.localhost'):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError:
+        return False
+
+
+def _forwarded_allow_ips(value: str) -> str:
+    """uvicorn's FORWARDED_ALLOW_IPS: addresses or networks of trusted proxies, comma-separated, or '*'."""
+    value = value.strip()
+    for item in filter(None, (part.strip() for part in value.split(','))):
+        if item == '*' or item.startswith('unix:'):
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f'FORWARDED_ALLOW_IPS must list IP addresses or networks, not {item!r}') from None
+    return value
 
 
 def _port(value: str, name: str) -> int:

@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 
 from db.models import Organization, PasswordToken, Role, User
 from services import audit
-from services.auth import INVITE_LINK_TTL, Session, issue_password_token, now, require_admin
+from services.auth import INVITE_LINK_TTL, Session, hand_over_link, issue_password_token, now, require_admin
 from services.billing import seat_limit
 from services.errors import PermissionDenied, RateLimited, ValidationFailed
 from services.events import EventBus, session_ended, users_changed
@@ -56,6 +56,15 @@ class UserPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class PasswordEmail:
+    """The outcome of "+ Add user" or "Resend password email". Without SMTP nothing was mailed, and `link` is the
+    set-password link for the acting admin to hand over; it is shown once and kept nowhere."""
+
+    user: User
+    link: str | None
 
 
 def snapshot(user: User) -> dict[str, Any]:
@@ -101,7 +110,7 @@ class UserDirectory:
             seat_limit=await self.seat_limit(organization_id),
         )
 
-    async def add(self, *, session: Session | None, name: str, email: str, role: str) -> User:
+    async def add(self, *, session: Session | None, name: str, email: str, role: str) -> PasswordEmail:
         errors: dict[str, str] = {}
         name = clean_name(name, errors, 'name')
         email = clean_email(email, errors, 'email')
@@ -123,8 +132,7 @@ class UserDirectory:
             )  # fmt: skip
             token = await issue_password_token(user, purpose='invite', ttl=INVITE_LINK_TTL)
         self.events.publish(users_changed(organization.id))
-        await self._send_invitation(user, organization, inviter=admin, token=token)
-        return user
+        return await self._send_invitation(user, organization, inviter=admin, token=token)
 
     async def edit(self, *, session: Session | None, user_id: int, name: str, email: str, role: str) -> User:
         errors: dict[str, str] = {}
@@ -198,7 +206,7 @@ class UserDirectory:
             await user.delete()
         self._published(organization.id, ended=user_id)
 
-    async def resend_password_email(self, *, session: Session | None, user_id: int) -> User:
+    async def resend_password_email(self, *, session: Session | None, user_id: int) -> PasswordEmail:
         async with in_transaction():
             admin, organization = await self._lock(session)
             user = await self._target(organization.id, user_id)
@@ -216,8 +224,7 @@ class UserDirectory:
                 actor=admin, action='user.password_email_sent', target_type='user', target_id=user.id,
                 target_label=user.email,
             )  # fmt: skip
-        await self._send_invitation(user, organization, inviter=admin, token=token)
-        return user
+        return await self._send_invitation(user, organization, inviter=admin, token=token)
 
     async def _lock(self, session: Session | None) -> tuple[User, Organization]:
         """Lock the caller's organization row, then re-check the caller under that lock."""
@@ -249,21 +256,24 @@ class UserDirectory:
             self.events.publish(session_ended(ended))
         self.events.publish(users_changed(organization_id))
 
-    async def _send_invitation(self, user: User, organization: Organization, *, inviter: User, token: str) -> None:
-        await self.mailer.send(
-            link_mail(
-                recipient=user.email,
-                subject=f'{inviter.name} invited you to {organization.name} on Portico',
-                organization=organization.name,
-                lines=[
-                    f'Hello {user.name},',
-                    f'{inviter.name} invited you to {organization.name} on Portico. '
-                    'Choose your password to get started. The link works once, for 72 hours.',
-                ],
-                link=f'{self.settings.base_url}/set-password/{token}',
-                action='Set your password',
-            )
+    async def _send_invitation(
+        self, user: User, organization: Organization, *, inviter: User, token: str
+    ) -> PasswordEmail:
+        link = f'{self.settings.base_url}/set-password/{token}'
+        mail = link_mail(
+            recipient=user.email,
+            subject=f'{inviter.name} invited you to {organization.name} on Portico',
+            organization=organization.name,
+            lines=[
+                f'Hello {user.name},',
+                f'{inviter.name} invited you to {organization.name} on Portico. '
+                'Choose your password to get started. The link works once, for 72 hours.',
+            ],
+            link=link,
+            action='Set your password',
         )
+        await hand_over_link(user, token, lambda: self.mailer.send(mail))
+        return PasswordEmail(user=user, link=None if self.mailer.sends else link)
 
 
 async def _by_last_login(users, *, descending: bool, offset: int, limit: int) -> list[User]:

@@ -5,6 +5,9 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 MAX_NAME_LENGTH = 200
+# C0 and C1 control characters, and Unicode's bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069), which can make a name display as something else ("Trojan Source").
+_FORBIDDEN = re.compile('[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]')
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 
@@ -15,8 +18,8 @@ def clean_name(value: str, errors: dict[str, str], field: str, *, label: str = '
         errors[field] = f'{label} is required.'
     elif len(value) > MAX_NAME_LENGTH:
         errors[field] = f'{label} can be at most {MAX_NAME_LENGTH} characters.'
-    elif any(ord(char) < 32 for char in value):
-        errors[field] = f'{label} cannot contain control characters.'
+    elif _FORBIDDEN.search(value):
+        errors[field] = f'{label} cannot contain control characters or text-direction overrides.'
     return value
 
 

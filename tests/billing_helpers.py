@@ -45,7 +45,9 @@ async def bought(
 ):
     """An organization that went through checkout; returns (admin, checkout session id)."""
     admin = admin or await create_admin()
-    url = await services.billing.start_checkout(session=session_of(admin), plan_id=plan, interval=interval, seats=seats)
+    url = await services.billing.start_checkout(
+        session=await session_of(admin), plan_id=plan, interval=interval, seats=seats
+    )
     response = await pay(emulator_app, url)
     assert response.status_code == 303, response.text
     session_id = response.headers['location'].split('session_id=')[1]

@@ -6,7 +6,7 @@ from nicegui import ui
 from nicegui.testing import User as UserSim
 
 from db.models import Role, User
-from services.auth import Session, hash_password
+from services.auth import Session, hash_password, open_session
 from services.organizations import NewAdmin, create_organization_with_admin
 
 PASSWORD = 'correct horse battery staple'
@@ -34,8 +34,9 @@ async def create_member(admin: User, *, role: Role = Role.MEMBER, email: str | N
     )
 
 
-def session_of(user: User) -> Session:
-    return Session(user_id=user.id, epoch=user.session_epoch)
+async def session_of(user: User) -> Session:
+    """A logged-in session of `user`, as a browser gets after "Log in"."""
+    return await open_session(user)
 
 
 async def log_in(user: UserSim, email: str, password: str = PASSWORD, *, expect: str = 'Administration portal') -> None:
@@ -44,6 +45,15 @@ async def log_in(user: UserSim, email: str, password: str = PASSWORD, *, expect:
     user.find('Password').type(password)
     click(user, 'Log in')
     await user.should_see(expect, retries=40)
+
+
+async def log_out(user: UserSim) -> None:
+    """Press "Log out": the header's form POSTs /logout with its token; the open page then leaves for /login."""
+    [token] = [element.props['value'] for element in user.client.elements.values()
+               if element.tag == 'input' and element.props.get('name') == 'csrf']  # fmt: skip
+    response = await user.http_client.post('/logout', data={'csrf': token})
+    assert response.status_code == 303 and response.headers['location'] == '/login'
+    await user.should_see('Log in to Portico', retries=40)
 
 
 def click(user: UserSim, label: str) -> None:

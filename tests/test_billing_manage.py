@@ -37,7 +37,7 @@ async def invoices_of(services: Services, admin) -> list[dict]:
 async def test_the_preview_matches_the_invoice_to_the_cent(services: Services, emulator_app, start, change) -> None:
     admin = await subscribed(services, emulator_app, plan=start[0], interval=start[1], seats=start[2])
     await asyncio.sleep(1.1)  # some seconds of the period have passed, so the proration is not trivial
-    me = session_of(admin)
+    me = await session_of(admin)
     plan_id, interval, seats = change
     preview = await services.manager.preview_change(session=me, plan_id=plan_id, interval=interval, seats=seats)
     before = {invoice['id'] for invoice in await invoices_of(services, admin)}
@@ -51,7 +51,7 @@ async def test_the_preview_matches_the_invoice_to_the_cent(services: Services, e
 
 async def test_a_double_clicked_confirm_and_a_retry_change_stripe_once(services: Services, emulator_app) -> None:
     admin = await subscribed(services, emulator_app, plan='flexible', seats=2)
-    me = session_of(admin)
+    me = await session_of(admin)
     invoices_before = len(await invoices_of(services, admin))
     # Both clicks come from one "+ Add seats" form, which asks for 1 seat on top of the 2 it showed.
     results = await asyncio.gather(
@@ -73,7 +73,7 @@ async def test_a_double_clicked_confirm_and_a_retry_change_stripe_once(services:
 
 async def test_two_different_changes_at_once_never_both_act_on_the_old_seats(services: Services, emulator_app) -> None:
     admin = await subscribed(services, emulator_app, plan='flexible', seats=2)
-    me = session_of(admin)
+    me = await session_of(admin)
     results = await asyncio.gather(
         services.manager.add_seats(session=me, seats_to_add=1, from_seats=2),
         services.manager.add_seats(session=me, seats_to_add=2, from_seats=2),
@@ -97,18 +97,18 @@ async def test_a_declined_card_on_a_seat_increase_leaves_the_seats_unchanged(ser
         'payment_methods', 'create', type='card', card={'token': 'tok_chargeCustomerFail'}
     )  # attaches, then declines
     await gateway.call('payment_methods', 'attach', declining['id'], customer=account.stripe_customer_id)
-    await services.manager.make_default(session=session_of(admin), card_id=declining['id'])
+    await services.manager.make_default(session=await session_of(admin), card_id=declining['id'])
     subscription_id = (await SubscriptionMirror.get(organization_id=admin.organization_id)).stripe_subscription_id
     await gateway.call('subscriptions', 'update', subscription_id, default_payment_method=declining['id'])
     with pytest.raises(PaymentFailed, match='declined'):
-        await services.manager.add_seats(session=session_of(admin), seats_to_add=3)
+        await services.manager.add_seats(session=await session_of(admin), seats_to_add=3)
     assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).seats == 2
     assert (await stripe_subscription(services, admin))['items']['data'][0]['quantity'] == 2
     # With a working card again, the same request goes through: the refusal was not replayed.
     good = await gateway.call('payment_methods', 'create', type='card', card={'token': 'tok_visa'})
     await gateway.call('payment_methods', 'attach', good['id'], customer=account.stripe_customer_id)
     await gateway.call('subscriptions', 'update', subscription_id, default_payment_method=good['id'])
-    assert (await services.manager.add_seats(session=session_of(admin), seats_to_add=3)).seats == 5
+    assert (await services.manager.add_seats(session=await session_of(admin), seats_to_add=3)).seats == 5
 
 
 async def test_a_downgrade_below_the_enabled_users_is_refused(services: Services, emulator_app) -> None:
@@ -116,10 +116,12 @@ async def test_a_downgrade_below_the_enabled_users_is_refused(services: Services
     await create_member(admin)
     await create_member(admin)
     with pytest.raises(ValidationFailed, match='at least 3 seats: 3 users are enabled'):
-        await services.manager.preview_change(session=session_of(admin), plan_id='professional', interval='month',
+        await services.manager.preview_change(session=await session_of(admin), plan_id='professional', interval='month',
                                               seats=2)  # fmt: skip
     with pytest.raises(ValidationFailed):
-        await services.manager.apply_change(session=session_of(admin), plan_id='starter', interval='month', seats=2)
+        await services.manager.apply_change(
+            session=await session_of(admin), plan_id='starter', interval='month', seats=2
+        )
     assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).seats == 3
 
 
@@ -127,7 +129,7 @@ async def test_tokens_are_credited_once_when_webhook_and_return_page_both_arrive
     services: Services, emulator_app
 ) -> None:
     admin = await subscribed(services, emulator_app, plan='flexible')
-    url = await services.manager.start_token_checkout(session=session_of(admin), packs=3)
+    url = await services.manager.start_token_checkout(session=await session_of(admin), packs=3)
     response = await pay(emulator_app, url)
     session_id = response.headers['location'].split('checkout_session=')[1]
     completed = [e for e in await events_of(services, 'checkout.session.completed')
@@ -139,24 +141,24 @@ async def test_tokens_are_credited_once_when_webhook_and_return_page_both_arrive
     assert account.token_balance == 3 * 1000
     [entry] = await TokenLedgerEntry.filter(organization_id=admin.organization_id)
     assert (entry.delta, entry.kind, entry.checkout_session_id) == (3000, 'purchase', session_id)
-    [history] = await services.manager.token_history(session=session_of(admin))
+    [history] = await services.manager.token_history(session=await session_of(admin))
     assert history.delta == 3000
 
 
 async def test_tokens_are_refused_outside_flexible_and_outside_1_to_100_packs(services: Services, emulator_app) -> None:
     starter = await subscribed(services, emulator_app, plan='starter')
     with pytest.raises(PermissionDenied, match='Flexible'):
-        await services.manager.start_token_checkout(session=session_of(starter), packs=1)
+        await services.manager.start_token_checkout(session=await session_of(starter), packs=1)
     flexible = await subscribed(services, emulator_app, plan='flexible')
     for packs in (0, 101):
         with pytest.raises(ValidationFailed, match='1 to 100 packs'):
-            await services.manager.start_token_checkout(session=session_of(flexible), packs=packs)
+            await services.manager.start_token_checkout(session=await session_of(flexible), packs=packs)
 
 
 async def test_leaving_flexible_with_tokens_warns_plainly(services: Services, emulator_app) -> None:
     admin = await subscribed(services, emulator_app, plan='flexible')
     await BillingAccount.filter(organization_id=admin.organization_id).update(token_balance=2500)
-    preview = await services.manager.preview_change(session=session_of(admin), plan_id='professional',
+    preview = await services.manager.preview_change(session=await session_of(admin), plan_id='professional',
                                                     interval='month', seats=2)  # fmt: skip
     assert preview.warning == (
         'You have 2,500 unused tokens. They stay on your balance, but they cannot be spent on Professional. '
@@ -166,16 +168,16 @@ async def test_leaving_flexible_with_tokens_warns_plainly(services: Services, em
 
 async def test_the_last_card_cannot_be_removed_while_subscribed(services: Services, emulator_app) -> None:
     admin = await subscribed(services, emulator_app)
-    [card] = await services.manager.payment_methods(session=session_of(admin))
+    [card] = await services.manager.payment_methods(session=await session_of(admin))
     assert card.is_default and card.last4 == '4242'
     with pytest.raises(PermissionDenied, match='only card'):
-        await services.manager.remove_payment_method(session=session_of(admin), card_id=card.id)
-    assert len(await services.manager.payment_methods(session=session_of(admin))) == 1
+        await services.manager.remove_payment_method(session=await session_of(admin), card_id=card.id)
+    assert len(await services.manager.payment_methods(session=await session_of(admin))) == 1
 
 
 async def test_cards_are_edited_made_default_and_removed(services: Services, emulator_app) -> None:
     admin = await subscribed(services, emulator_app)
-    me = session_of(admin)
+    me = await session_of(admin)
     account = await BillingAccount.get(organization_id=admin.organization_id)
     gateway = services.billing.gateway
     second = await gateway.call('payment_methods', 'create', type='card', card={'token': 'tok_mastercard'})
@@ -197,12 +199,12 @@ async def test_cards_are_edited_made_default_and_removed(services: Services, emu
     assert [card.id for card in await services.manager.payment_methods(session=me)] == [second['id']]
     stranger = await create_admin('Stranger')
     with pytest.raises(PermissionDenied):
-        await services.manager.remove_payment_method(session=session_of(stranger), card_id=second['id'])
+        await services.manager.remove_payment_method(session=await session_of(stranger), card_id=second['id'])
 
 
 async def test_cancel_then_remove_the_scheduled_cancellation(services: Services, emulator_app) -> None:
     admin = await subscribed(services, emulator_app)
-    me = session_of(admin)
+    me = await session_of(admin)
     cancelled = await services.manager.cancel(session=me, reason='Too expensive for us')
     assert cancelled.cancel_at_period_end
     subscription = await stripe_subscription(services, admin)
@@ -229,19 +231,19 @@ async def test_the_end_of_the_period_reverts_the_organization_to_the_trial(servi
     await services.billing.fulfill_checkout(session_id)
     for number in range(4):
         await create_member(admin, name=f'Member {number}')  # 5 enabled users on 5 seats
-    await services.manager.cancel(session=session_of(admin))
+    await services.manager.cancel(session=await session_of(admin))
     await gateway.call('test_helpers.test_clocks', 'advance', clock['id'], frozen_time=int(time.time()) + 40 * 86400)
     [deleted] = await events_of(services, 'customer.subscription.deleted')
     assert (await deliver(services, deleted)).status == 200
-    overview = await services.billing.overview(session=session_of(admin))
+    overview = await services.billing.overview(session=await session_of(admin))
     assert not overview.subscribed and overview.seat_limit == 3
     assert await User.filter(organization_id=admin.organization_id).count() == 5  # existing users stay
     member = await User.filter(organization_id=admin.organization_id, role='member').first()
-    await services.users.set_enabled(session=session_of(admin), user_id=member.id, enabled=False)
+    await services.users.set_enabled(session=await session_of(admin), user_id=member.id, enabled=False)
     with pytest.raises(SeatsExhausted, match='All 3 seats are taken'):
-        await services.users.set_enabled(session=session_of(admin), user_id=member.id, enabled=True)
+        await services.users.set_enabled(session=await session_of(admin), user_id=member.id, enabled=True)
     with pytest.raises(SeatsExhausted):
-        await services.users.add(session=session_of(admin), name='New', email='new@example.com', role='member')
+        await services.users.add(session=await session_of(admin), name='New', email='new@example.com', role='member')
 
 
 async def test_billing_history_pages_through_300_invoices_20_at_a_time(services: Services, emulator_app) -> None:
@@ -254,7 +256,7 @@ async def test_billing_history_pages_through_300_invoices_20_at_a_time(services:
                                              proration_behavior='always_invoice')  # fmt: skip
     seen, cursor, pages = [], None, 0
     while True:
-        page = await services.manager.invoices(session=session_of(admin), starting_after=cursor)
+        page = await services.manager.invoices(session=await session_of(admin), starting_after=cursor)
         assert len(page.rows) <= 20
         seen += page.rows
         pages += 1
@@ -270,8 +272,8 @@ async def test_every_billing_action_is_audited_with_the_amounts_shown(services: 
     from db.models import AuditEvent
 
     admin = await subscribed(services, emulator_app, plan='flexible', seats=2)
-    await services.manager.add_seats(session=session_of(admin), seats_to_add=1)
-    await services.manager.cancel(session=session_of(admin), reason='Moving on')
+    await services.manager.add_seats(session=await session_of(admin), seats_to_add=1)
+    await services.manager.cancel(session=await session_of(admin), reason='Moving on')
     events = {event.action: event for event in await AuditEvent.filter(organization_id=admin.organization_id)}
     assert events['billing.checkout_started'].after['total'] == '$20.00'
     assert events['billing.subscription_changed'].after['charged_today'].startswith('$')
@@ -285,8 +287,10 @@ async def test_the_same_token_purchase_twice_is_two_purchases(services: Services
     admin = await subscribed(services, emulator_app, plan='flexible')
     session_ids = []
     for _ in range(2):
-        url = await services.manager.start_token_checkout(session=session_of(admin), packs=2)
-        assert url == await services.manager.start_token_checkout(session=session_of(admin), packs=2)  # double click
+        url = await services.manager.start_token_checkout(session=await session_of(admin), packs=2)
+        assert url == await services.manager.start_token_checkout(
+            session=await session_of(admin), packs=2
+        )  # double click
         response = await pay(emulator_app, url)
         session_ids.append(response.headers['location'].split('checkout_session=')[1])
         await services.billing.fulfill_checkout(session_ids[-1], organization_id=admin.organization_id)
@@ -297,7 +301,7 @@ async def test_the_same_token_purchase_twice_is_two_purchases(services: Services
 
 async def test_a_second_card_can_be_added_right_after_the_first(services: Services, emulator_app) -> None:
     admin = await subscribed(services, emulator_app)
-    me = session_of(admin)
+    me = await session_of(admin)
     for card in ('5555 5555 5555 4444', '4000 0566 5566 5556'):
         url = await services.manager.add_payment_method(session=me)
         response = await pay(emulator_app, url, card=card)
@@ -311,7 +315,7 @@ async def test_a_second_card_can_be_added_right_after_the_first(services: Servic
 async def test_only_the_newest_subscription_checkout_can_be_paid(services: Services, emulator_app) -> None:
     """Two tabs, two plans: paying the older checkout must not buy a second subscription."""
     admin = await create_admin()
-    me = session_of(admin)
+    me = await session_of(admin)
     older = await services.billing.start_checkout(session=me, plan_id='starter', interval='month', seats=2)
     newer = await services.billing.start_checkout(session=me, plan_id='professional', interval='month', seats=2)
     assert older != newer
@@ -328,7 +332,7 @@ async def test_only_the_newest_subscription_checkout_can_be_paid(services: Servi
 async def test_the_downgrade_credit_shown_is_the_credit_on_the_invoice(services: Services, emulator_app) -> None:
     admin = await subscribed(services, emulator_app, plan='professional', interval='month', seats=3)
     await asyncio.sleep(1.1)
-    me = session_of(admin)
+    me = await session_of(admin)
     preview = await services.manager.preview_change(session=me, plan_id='starter', interval='month', seats=3)
     before = {invoice['id'] for invoice in await invoices_of(services, admin)}
     await services.manager.apply_change(session=me, plan_id='starter', interval='month', seats=3)

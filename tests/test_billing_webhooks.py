@@ -121,7 +121,9 @@ async def test_the_return_page_refuses_another_organizations_session(services: S
 
 async def test_a_declined_card_creates_nothing(services: Services, emulator_app) -> None:
     admin = await create_admin()
-    url = await services.billing.start_checkout(session=session_of(admin), plan_id='starter', interval='month', seats=1)
+    url = await services.billing.start_checkout(
+        session=await session_of(admin), plan_id='starter', interval='month', seats=1
+    )
     response = await pay(emulator_app, url, card='4000 0000 0000 0002')
     assert response.status_code == 402 and 'Your card was declined.' in response.text
     assert (await services.billing.gateway.call('subscriptions', 'list', limit=10))['data'] == []
@@ -132,9 +134,9 @@ async def test_a_declined_card_creates_nothing(services: Services, emulator_app)
 
 async def test_a_double_click_on_proceed_makes_one_checkout_session(services: Services) -> None:
     admin = await create_admin()
-    first = await services.billing.start_checkout(session=session_of(admin), plan_id='flexible', interval='year',
+    first = await services.billing.start_checkout(session=await session_of(admin), plan_id='flexible', interval='year',
                                                   seats=5)  # fmt: skip
-    second = await services.billing.start_checkout(session=session_of(admin), plan_id='flexible', interval='year',
+    second = await services.billing.start_checkout(session=await session_of(admin), plan_id='flexible', interval='year',
                                                    seats=5)  # fmt: skip
     assert first == second
     sessions = await services.billing.gateway.call('checkout.sessions', 'list', limit=10)
@@ -150,9 +152,13 @@ async def test_seats_below_the_enabled_users_or_outside_the_plan_are_refused(ser
     admin = await create_admin()
     await create_member(admin)
     with pytest.raises(ValidationFailed, match='at least 2 seats'):
-        await services.billing.start_checkout(session=session_of(admin), plan_id='starter', interval='month', seats=1)
+        await services.billing.start_checkout(
+            session=await session_of(admin), plan_id='starter', interval='month', seats=1
+        )
     with pytest.raises(ValidationFailed, match='at most 10 seats'):
-        await services.billing.start_checkout(session=session_of(admin), plan_id='starter', interval='month', seats=11)
+        await services.billing.start_checkout(
+            session=await session_of(admin), plan_id='starter', interval='month', seats=11
+        )
 
 
 async def test_seats_come_from_the_subscription_once_it_is_live(services: Services, emulator_app) -> None:
@@ -168,7 +174,9 @@ async def test_organization_edits_update_the_stripe_customer(services: Services,
     admin, _ = await bought(services, emulator_app)
     values = {'name': 'Renamed B.V.', 'billing_email': 'ap@renamed.example', 'address_line1': 'Dam 1',
               'postal_code': '1012 JS', 'city': 'Amsterdam', 'country': 'NL', 'tax_id': 'NL123456789B01'}  # fmt: skip
-    saved = await update_organization(session=session_of(admin), organization_id=admin.organization_id, values=values)
+    saved = await update_organization(
+        session=await session_of(admin), organization_id=admin.organization_id, values=values
+    )
     await services.billing.update_customer(saved)
     account = await BillingAccount.get(organization_id=admin.organization_id)
     customer = await services.billing.gateway.call('customers', 'retrieve', account.stripe_customer_id)
@@ -179,7 +187,7 @@ async def test_organization_edits_update_the_stripe_customer(services: Services,
 
 async def test_every_handled_event_type_delivered_twice_changes_the_mirror_once(services: Services, emulator_app):
     admin, _ = await bought(services, emulator_app)
-    await services.manager.payment_methods(session=session_of(admin))
+    await services.manager.payment_methods(session=await session_of(admin))
     kinds = ['payment_method.attached', 'customer.subscription.updated', 'invoice.paid', 'checkout.session.completed']
     for kind in kinds:
         for event in await events_of(services, kind):

@@ -83,9 +83,11 @@ async def test_invalid_input_is_shown_at_its_field_and_nothing_is_saved(
 async def test_admin_of_one_organization_cannot_read_or_change_another(db) -> None:
     admin_a = await create_admin('Org A')
     admin_b = await create_admin('Org B')
-    assert (await get_organization(session=session_of(admin_a))).name == 'Org A'
+    assert (await get_organization(session=await session_of(admin_a))).name == 'Org A'
     with pytest.raises(PermissionDenied):
-        await update_organization(session=session_of(admin_a), organization_id=admin_b.organization_id, values=VALID)
+        await update_organization(
+            session=await session_of(admin_a), organization_id=admin_b.organization_id, values=VALID
+        )
     assert (await Organization.get(id=admin_b.organization_id)).name == 'Org B'
 
 
@@ -99,7 +101,9 @@ async def test_a_page_of_organization_a_shows_nothing_of_b(user: UserSim) -> Non
 
 async def test_valid_values_are_cleaned_and_saved(db) -> None:
     admin = await create_admin()
-    saved = await update_organization(session=session_of(admin), organization_id=admin.organization_id, values=VALID)
+    saved = await update_organization(
+        session=await session_of(admin), organization_id=admin.organization_id, values=VALID
+    )
     assert saved.tax_id == 'NL123456789B01' and saved.billing_email == 'billing@acme.example'
 
 
@@ -107,7 +111,7 @@ async def test_all_errors_are_reported_together(db) -> None:
     admin = await create_admin()
     with pytest.raises(ValidationFailed) as failure:
         await update_organization(
-            session=session_of(admin),
+            session=await session_of(admin),
             organization_id=admin.organization_id,
             values={**VALID, 'name': '', 'billing_email': 'x', 'tax_id': '!'},
         )
@@ -119,6 +123,6 @@ async def test_a_country_outside_iso_3166_is_refused(db) -> None:
     admin = await create_admin()
     with pytest.raises(ValidationFailed) as failure:
         await update_organization(
-            session=session_of(admin), organization_id=admin.organization_id, values={**VALID, 'country': 'XX'}
+            session=await session_of(admin), organization_id=admin.organization_id, values={**VALID, 'country': 'XX'}
         )
     assert failure.value.errors == {'country': 'Choose a country from the list.'}

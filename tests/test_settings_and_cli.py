@@ -158,7 +158,7 @@ def test_seed_demo_fills_an_organization_within_its_seats_and_prints_the_login()
     result = run_cli('seed-demo', '--users', '2000', '--organization', 'Demo Co')
     assert result.returncode == 0, result.stderr
     assert 'Added 2,000 users to Demo Co.' in result.stdout
-    assert 'as admin@demo-co.example with password ' in result.stdout
+    assert 'as admin@demo-co.example.com with password ' in result.stdout
     again = run_cli('seed-demo', '--users', '10', '--organization', 'Demo Co')
     assert 'Added 10 users to Demo Co.' in again.stdout and '(unchanged' in again.stdout
 

@@ -113,7 +113,7 @@ async def test_resync_rebuilds_the_mirror_and_reports_what_differed(user: UserSi
     services = running_services()
     from tests.helpers import session_of
 
-    differences = await services.billing.resync(session=session_of(admin))
+    differences = await services.billing.resync(session=await session_of(admin))
     assert differences == ['seats: 9 → 4']
     assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).seats == 4
 
@@ -178,7 +178,7 @@ async def test_two_open_pages_follow_a_token_purchase_and_the_end_of_the_subscri
         await page.should_see('Flexible', retries=60)
         await page.should_see('+ Add tokens', retries=20)
     services = running_services()
-    url = await services.manager.start_token_checkout(session=session_of(admin), packs=2)
+    url = await services.manager.start_token_checkout(session=await session_of(admin), packs=2)
     response = await pay(_mount().app, url)
     assert response.status_code == 303, response.text
     for page in (user, other):  # the webhook lands; nobody reloads

@@ -11,8 +11,10 @@ from nicegui.testing.user_interaction import UserInteraction
 from components.user_list import UserList
 from components.user_row import UserRow
 from db.models import AuditEvent, Role, User
+from services.errors import NotAuthenticated
+from services.users import UserDirectory
 from tests.conftest import Inbox
-from tests.helpers import PASSWORD, click, create_admin, create_member, log_in
+from tests.helpers import PASSWORD, click, create_admin, create_member, log_in, log_out
 
 NEW_PASSWORD = 'invited user password'
 
@@ -45,6 +47,28 @@ def switch(user: UserSim, name: str) -> None:
 
 async def _false(value) -> bool:
     return value is False
+
+
+async def _true(value) -> bool:
+    return bool(value)
+
+
+def _record_outcomes(monkeypatch, cls, name: str) -> list:
+    """Spy on a service method: what each call returned or raised, in order."""
+    outcomes: list = []
+    method = getattr(cls, name)
+
+    async def recorded(self, **kwargs):
+        try:
+            result = await method(self, **kwargs)
+        except Exception as error:
+            outcomes.append(error)
+            raise
+        outcomes.append(result)
+        return result
+
+    monkeypatch.setattr(cls, name, recorded)
+    return outcomes
 
 
 async def until(condition, attempts: int = 50) -> None:
@@ -176,7 +200,11 @@ async def test_edit_resend_disable_and_delete_from_the_rows(user: UserSim) -> No
     await user.should_see('Rowan Renamed was saved.', retries=20)
 
     press(user, row_of(user, 'Rowan Renamed'), 'resend')
-    await user.should_see(f'A password email is on its way to {member.email}.', retries=20)
+    await user.should_see('Copy link', retries=20)  # no SMTP here: the link is shown once, to be handed over
+    await user.should_see(f'Give this link to Rowan Renamed ({member.email}) yourself.')
+    [link] = user.find(marker='password-link').elements
+    assert link.value.startswith('http://127.0.0.1:8080/set-password/')
+    click(user, 'Close')
 
     switch(user, 'Rowan Renamed')
     await until(lambda: User.filter(id=member.id, is_enabled=False).exists())
@@ -244,7 +272,9 @@ async def test_another_admins_page_updates_live(user: UserSim, create_user) -> N
     await other.should_see('3 of 3 seats used', retries=30)
 
 
-async def test_a_disabled_admins_open_page_is_refused_at_its_next_action(user: UserSim, create_user) -> None:
+async def test_a_disabled_admins_open_page_is_refused_at_its_next_action(
+    user: UserSim, create_user, monkeypatch
+) -> None:
     # The push to /login without any action is proven in Chromium (test_browser_users); the simulated user
     # cannot tell which client a navigation belongs to. Here: even a page that missed the push is refused.
     admin = await create_admin()
@@ -256,9 +286,13 @@ async def test_a_disabled_admins_open_page_is_refused_at_its_next_action(user: U
     await until(lambda: User.filter(id=second.id, is_enabled=False).exists())
     await open_add_dialog(other)
     fill(other, name='Sneaky', email='sneaky@example.com')
+    outcomes = _record_outcomes(monkeypatch, UserDirectory, 'add')
     click(other, 'Add user')
-    await other.should_see('Log in to Portico', retries=30)
+    await until(lambda: _true(outcomes))
+    assert isinstance(outcomes[0], NotAuthenticated), outcomes  # refused by the service, at its next action
     assert not await User.filter(email='sneaky@example.com').exists()
+    await other.open('/admin')  # (which simulated user a push to /login reaches is the simulation's guess)
+    await other.should_see('Log in to Portico')
 
 
 async def test_an_invited_user_sets_a_password_from_the_email_and_logs_in(smtp: Inbox, user: UserSim) -> None:
@@ -270,8 +304,7 @@ async def test_an_invited_user_sets_a_password_from_the_email_and_logs_in(smtp: 
     body = mail.get_body(preferencelist=('plain',)).get_content()
     assert 'Invite Org' in body and 'Ivy Inviter' in body and '72 hours' in body
     [link] = smtp.links('ian@example.com')
-    click(user, 'Log out')
-    await user.should_see('Log in to Portico', retries=20)
+    await log_out(user)
     await user.open(link.removeprefix('http://127.0.0.1:8080'))
     user.find('New password').type(NEW_PASSWORD)
     user.find('Confirm password').type(NEW_PASSWORD)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from db.models import AuditEvent, PasswordToken, Role, User
-from services.auth import LOGIN_FAILED, authenticate, load_user
+from services.auth import LOGIN_FAILED, authenticate, load_user, open_session
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
 from services.events import EventBus, session_ended, users_changed
@@ -19,7 +19,7 @@ from tests.helpers import PASSWORD, create_admin, create_member, session_of
 async def test_an_admin_cannot_disable_delete_or_demote_themself(services: Services) -> None:
     admin = await create_admin()
     await create_member(admin, role=Role.ADMIN)  # another admin exists: only self-protection is at stake
-    me = session_of(admin)
+    me = await session_of(admin)
     with pytest.raises(PermissionDenied, match='cannot disable yourself'):
         await services.users.set_enabled(session=me, user_id=admin.id, enabled=False)
     with pytest.raises(PermissionDenied, match='cannot delete yourself'):
@@ -34,14 +34,14 @@ async def test_two_admins_acting_on_each_other_at_once_leave_an_enabled_admin(se
     admin = await create_admin()
     other = await create_member(admin, role=Role.ADMIN, name='Other Admin')
 
-    def act(actor: User, target: User):
-        me = session_of(actor)
+    async def act(actor: User, target: User):
+        me = await session_of(actor)
         if action == 'demote':
-            return services.users.edit(session=me, user_id=target.id, name=target.name, email=target.email,
-                                       role='member')  # fmt: skip
+            return await services.users.edit(session=me, user_id=target.id, name=target.name, email=target.email,
+                                             role='member')  # fmt: skip
         if action == 'disable':
-            return services.users.set_enabled(session=me, user_id=target.id, enabled=False)
-        return services.users.delete(session=me, user_id=target.id)
+            return await services.users.set_enabled(session=me, user_id=target.id, enabled=False)
+        return await services.users.delete(session=me, user_id=target.id)
 
     results = await asyncio.gather(act(admin, other), act(other, admin), return_exceptions=True)
     refused = [result for result in results if isinstance(result, Exception)]
@@ -53,7 +53,7 @@ async def test_two_admins_acting_on_each_other_at_once_leave_an_enabled_admin(se
 async def test_last_admin_rule_holds_even_without_self_protection(services: Services) -> None:
     admin = await create_admin()
     other = await create_member(admin, role=Role.ADMIN)
-    await services.users.set_enabled(session=session_of(admin), user_id=other.id, enabled=False)
+    await services.users.set_enabled(session=await session_of(admin), user_id=other.id, enabled=False)
     await services.users._require_another_enabled_admin(admin.organization_id, other.id)  # admin remains
     with pytest.raises(PermissionDenied, match='at least one enabled admin'):
         await services.users._require_another_enabled_admin(admin.organization_id, admin.id)
@@ -61,14 +61,14 @@ async def test_last_admin_rule_holds_even_without_self_protection(services: Serv
 
 async def test_enabled_users_never_exceed_the_seats(services: Services) -> None:
     admin = await create_admin()  # seat 1 of 3
-    me = session_of(admin)
+    me = await session_of(admin)
     await services.users.add(session=me, name='Second', email='second@example.com', role='member')
-    third = await services.users.add(session=me, name='Third', email='third@example.com', role='member')
+    third = (await services.users.add(session=me, name='Third', email='third@example.com', role='member')).user
     with pytest.raises(SeatsExhausted, match='All 3 seats are taken'):
         await services.users.add(session=me, name='Fourth', email='fourth@example.com', role='member')
     assert not await User.filter(email='fourth@example.com').exists()
     await services.users.set_enabled(session=me, user_id=third.id, enabled=False)  # frees a seat
-    fourth = await services.users.add(session=me, name='Fourth', email='fourth@example.com', role='member')
+    fourth = (await services.users.add(session=me, name='Fourth', email='fourth@example.com', role='member')).user
     with pytest.raises(SeatsExhausted):
         await services.users.set_enabled(session=me, user_id=third.id, enabled=True)
     await services.users.delete(session=me, user_id=fourth.id)  # deleting frees a seat too
@@ -86,8 +86,8 @@ async def test_the_seat_limit_is_the_trial_allowance_from_settings(db: Settings)
 
 async def test_resending_is_limited_to_three_per_user_per_hour(services: Services) -> None:
     admin = await create_admin()
-    me = session_of(admin)
-    user = await services.users.add(session=me, name='Ria Resend', email='ria@example.com', role='member')  # 1
+    me = await session_of(admin)
+    user = (await services.users.add(session=me, name='Ria Resend', email='ria@example.com', role='member')).user  # 1
     await services.users.resend_password_email(session=me, user_id=user.id)  # 2
     await services.users.resend_password_email(session=me, user_id=user.id)  # 3
     with pytest.raises(RateLimited, match='3 times in the last hour'):
@@ -101,17 +101,17 @@ async def test_resending_is_limited_to_three_per_user_per_hour(services: Service
 async def test_disabling_and_deleting_end_the_users_sessions(services: Services) -> None:
     admin = await create_admin()
     member = await create_member(admin)
-    member_session = await authenticate(email=member.email, password=PASSWORD)
+    member_session = await open_session(await authenticate(email=member.email, password=PASSWORD))
     ended: list[int] = []
     services.events.subscribe(session_ended(member.id), lambda _: ended.append(member.id))
-    await services.users.set_enabled(session=session_of(admin), user_id=member.id, enabled=False)
+    await services.users.set_enabled(session=await session_of(admin), user_id=member.id, enabled=False)
     with pytest.raises(NotAuthenticated):
         await load_user(member_session)
     with pytest.raises(ValidationFailed):  # cannot log in while disabled
         await authenticate(email=member.email, password=PASSWORD)
-    await services.users.set_enabled(session=session_of(admin), user_id=member.id, enabled=True)
-    member_session = await authenticate(email=member.email, password=PASSWORD)
-    await services.users.delete(session=session_of(admin), user_id=member.id)
+    await services.users.set_enabled(session=await session_of(admin), user_id=member.id, enabled=True)
+    member_session = await open_session(await authenticate(email=member.email, password=PASSWORD))
+    await services.users.delete(session=await session_of(admin), user_id=member.id)
     with pytest.raises(NotAuthenticated):
         await load_user(member_session)
     with pytest.raises(ValidationFailed, match=LOGIN_FAILED):
@@ -122,14 +122,14 @@ async def test_disabling_and_deleting_end_the_users_sessions(services: Services)
 async def test_changing_email_or_role_ends_sessions_but_a_name_change_does_not(services: Services) -> None:
     admin = await create_admin()
     member = await create_member(admin)
-    me = session_of(admin)
-    session = await authenticate(email=member.email, password=PASSWORD)
+    me = await session_of(admin)
+    session = await open_session(await authenticate(email=member.email, password=PASSWORD))
     await services.users.edit(session=me, user_id=member.id, name='Renamed', email=member.email, role='member')
     assert (await load_user(session)).name == 'Renamed'
     await services.users.edit(session=me, user_id=member.id, name='Renamed', email='new@example.com', role='member')
     with pytest.raises(NotAuthenticated):
         await load_user(session)
-    session = await authenticate(email='new@example.com', password=PASSWORD)
+    session = await open_session(await authenticate(email='new@example.com', password=PASSWORD))
     await services.users.edit(session=me, user_id=member.id, name='Renamed', email='new@example.com', role='admin')
     with pytest.raises(NotAuthenticated):
         await load_user(session)
@@ -140,19 +140,19 @@ async def test_members_and_other_organizations_are_refused(services: Services) -
     admin_b = await create_admin('Org B')
     member_a = await create_member(admin_a)
     with pytest.raises(PermissionDenied):
-        await services.users.add(session=session_of(member_a), name='X', email='x@example.com', role='member')
+        await services.users.add(session=await session_of(member_a), name='X', email='x@example.com', role='member')
     with pytest.raises(PermissionDenied, match='no longer exists'):
-        await services.users.set_enabled(session=session_of(admin_b), user_id=member_a.id, enabled=False)
+        await services.users.set_enabled(session=await session_of(admin_b), user_id=member_a.id, enabled=False)
     with pytest.raises(PermissionDenied):
-        await services.users.delete(session=session_of(admin_b), user_id=member_a.id)
-    page = await services.users.page(session=session_of(admin_b), query=UserQuery())
+        await services.users.delete(session=await session_of(admin_b), user_id=member_a.id)
+    page = await services.users.page(session=await session_of(admin_b), query=UserQuery())
     assert [user.email for user in page.rows] == [admin_b.email]
     assert (await User.get(id=member_a.id)).is_enabled
 
 
 async def test_bad_input_is_refused_per_field_and_nothing_is_written(services: Services) -> None:
     admin = await create_admin()
-    me = session_of(admin)
+    me = await session_of(admin)
     await services.users.add(session=me, name='Taken', email='taken@example.com', role='member')
     cases = [
         ({'name': '', 'email': 'ok@example.com', 'role': 'member'}, {'name': 'Name is required.'}),
@@ -172,8 +172,8 @@ async def test_bad_input_is_refused_per_field_and_nothing_is_written(services: S
 
 async def test_every_action_is_audited_with_before_and_after(services: Services) -> None:
     admin = await create_admin()
-    me = session_of(admin)
-    user = await services.users.add(session=me, name='Audra', email='audra@example.com', role='member')
+    me = await session_of(admin)
+    user = (await services.users.add(session=me, name='Audra', email='audra@example.com', role='member')).user
     await services.users.edit(session=me, user_id=user.id, name='Audra A.', email=user.email, role='member')
     await services.users.resend_password_email(session=me, user_id=user.id)
     await services.users.set_enabled(session=me, user_id=user.id, enabled=False)
@@ -192,7 +192,7 @@ async def test_search_sort_and_paging_happen_in_the_database(services: Services)
     for number in range(60):
         await User.create(organization_id=admin.organization_id, name=f'Person {number:02}',
                           email=f'person{number:02}@example.com', is_enabled=False)  # fmt: skip
-    me = session_of(admin)
+    me = await session_of(admin)
     first = await services.users.page(session=me, query=UserQuery())
     assert (first.total, len(first.rows), first.pages) == (61, 25, 3)
     assert first.rows[0].name == 'Person 00'
@@ -209,16 +209,22 @@ async def test_changes_are_published_for_open_pages(services: Services) -> None:
     admin = await create_admin()
     seen: list[str] = []
     services.events.subscribe(users_changed(admin.organization_id), lambda _: seen.append('users'))
-    await services.users.add(session=session_of(admin), name='Pub', email='pub@example.com', role='member')
+    await services.users.add(session=await session_of(admin), name='Pub', email='pub@example.com', role='member')
     assert seen == ['users']
 
 
-async def test_links_last_24_hours_for_a_reset_and_72_for_an_invitation(services: Services) -> None:
-    from services.auth import request_password_reset
+async def test_links_last_24_hours_for_a_reset_and_72_for_an_invitation(services: Services, smtp) -> None:
+    from dataclasses import replace
+
+    from services.auth import send_reset_link
+    from services.mail import Mailer
 
     admin = await create_admin()
-    invited = await services.users.add(session=session_of(admin), name='Ivy', email='ivy@example.com', role='member')
-    await request_password_reset(email=admin.email, mailer=services.mailer, base_url='http://portico.test')
+    invited = (
+        await services.users.add(session=await session_of(admin), name='Ivy', email='ivy@example.com', role='member')
+    ).user
+    mailer = Mailer(replace(services.settings, smtp_host=smtp.host, smtp_port=smtp.port))
+    await send_reset_link(email=admin.email, client_address='', mailer=mailer, base_url='http://portico.test')
     for user, hours in ((invited, 72), (admin, 24)):
         token = await PasswordToken.get(user_id=user.id, used_at=None)
         lifetime = token.expires_at - token.created_at
@@ -226,24 +232,20 @@ async def test_links_last_24_hours_for_a_reset_and_72_for_an_invitation(services
 
 
 async def test_correcting_an_email_voids_the_links_sent_to_the_old_address(services: Services) -> None:
-    import re
-
-    from db.models import OutboxMail
     from services.auth import set_password_with_token
 
-    def link_sent_to(address: str) -> str:
-        return re.findall(r'/set-password/(\S+)', mails[address].text)[0]
+    def token_of(sent) -> str:
+        return sent.link.rsplit('/', 1)[1]
 
     admin = await create_admin()
-    me = session_of(admin)
-    user = await services.users.add(session=me, name='Typo', email='tpyo@example.com', role='member')
+    me = await session_of(admin)
+    first = await services.users.add(session=me, name='Typo', email='tpyo@example.com', role='member')
+    user = first.user
     await services.users.edit(session=me, user_id=user.id, name='Typo', email='typo@example.com', role='member')
-    mails = {mail.recipient: mail for mail in await OutboxMail.all()}
     with pytest.raises(ValidationFailed):  # before any new link is sent: the edit itself voided the old one
-        await set_password_with_token(token=link_sent_to('tpyo@example.com'), password=PASSWORD, confirm=PASSWORD)
-    await services.users.resend_password_email(session=me, user_id=user.id)
-    mails = {mail.recipient: mail for mail in await OutboxMail.all()}
-    await set_password_with_token(token=link_sent_to('typo@example.com'), password=PASSWORD, confirm=PASSWORD)
+        await set_password_with_token(token=token_of(first), password=PASSWORD, confirm=PASSWORD)
+    again = await services.users.resend_password_email(session=me, user_id=user.id)
+    await set_password_with_token(token=token_of(again), password=PASSWORD, confirm=PASSWORD)
     assert await authenticate(email='typo@example.com', password=PASSWORD)
 
 
@@ -259,7 +261,7 @@ async def test_sorting_by_last_login_puts_who_never_logged_in_last_and_names_mat
                           email=f'p{number}@example.com', is_enabled=False,
                           last_login_at=moment - timedelta(minutes=minutes) if minutes else None)  # fmt: skip
     await User.filter(id=admin.id).update(last_login_at=moment)
-    me = session_of(admin)
+    me = await session_of(admin)
     newest = await services.users.page(session=me, query=UserQuery(sort='last_login', descending=True))
     assert [user.name for user in newest.rows] == [
         'Zoe Admin', 'Léa Person 2', 'Léa Person 4', 'Léa Person 0', 'Léa Person 3', 'Léa Person 1',

@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from db.models import BillingAccount, CheckoutFulfillment, Organization, SubscriptionMirror, User
 from services import audit
 from services.auth import Session, now, require_admin
+from services.billing import tokens
 from services.billing.gateway import BillingUnavailable, StripeGateway
 from services.errors import PermissionDenied, ValidationFailed
 from services.events import EventBus, billing_changed
@@ -265,8 +266,44 @@ class Billing:
             return checkout['status']
         async with self.exclusive(owner):
             await self._fulfill(checkout, owner)
+            # Tokens are credited when Stripe says the money is there: at once for a card, later for a bank debit
+            # (checkout.session.async_payment_succeeded). Each step happens once, whoever asks first.
+            await tokens.note_pending_payment(organization_id=owner, checkout=checkout)
+            await tokens.credit_paid_checkout(organization_id=owner, checkout=checkout)
         self.events.publish(billing_changed(owner))
         return 'complete'
+
+    async def checkout_payment_failed(self, session_id: str) -> None:
+        """A completed checkout's delayed payment (a bank debit) failed: nothing is credited, and the ledger says so."""
+        checkout = await self.gateway.call('checkout.sessions', 'retrieve', session_id)
+        if checkout['status'] != 'complete' or checkout['payment_status'] == 'paid':
+            return  # not failed after all (events may come late): the paid path credits it
+        if (owner := await self._owner_of(checkout)) is None:
+            return
+        await self.fulfill_checkout(session_id)
+        async with self.exclusive(owner):
+            await tokens.note_failed_payment(organization_id=owner, checkout=checkout)
+        self.events.publish(billing_changed(owner))
+
+    async def charge_reversed(self, charge_id: str) -> None:
+        """A refund or a dispute on a charge: a token purchase gives back its share of the tokens, once."""
+        charge = await self.gateway.call('charges', 'retrieve', charge_id)
+        if not charge.get('payment_intent'):
+            return
+        sessions = await self.gateway.call('checkout.sessions', 'list', payment_intent=charge['payment_intent'])
+        checkout = next(iter(sessions['data']), None)
+        if checkout is None or not tokens.purchased_tokens(checkout):
+            return  # a subscription invoice, say: its refund changes no tokens
+        if (owner := await self._owner_of(checkout)) is None:
+            return
+        refunds = await self.gateway.list_all('refunds', charge=charge_id)
+        disputes = await self.gateway.list_all('disputes', charge=charge_id)
+        async with self.exclusive(owner):
+            taken = await tokens.take_back(
+                organization_id=owner, checkout=checkout, charge=charge, refunds=refunds, disputes=disputes
+            )
+        if taken:
+            self.events.publish(billing_changed(owner))
 
     async def _owner_of(self, checkout: dict) -> int | None:
         reference = checkout.get('client_reference_id') or (checkout.get('metadata') or {}).get('organization_id')
@@ -298,12 +335,8 @@ class Billing:
 
     async def _fulfill_effects(self, checkout: dict, organization_id: int) -> None:
         """What a completed session does beyond the mirror, inside the fulfilment's transaction."""
-        from services.billing.manage import credit_tokens
-
         # The next request of the same kind is a new one: it gets a new idempotency key (see `open_checkout`).
         await BillingAccount.filter(organization_id=organization_id).update(revision=_next_revision())
-        if checkout['mode'] == 'payment' and checkout['metadata'].get('purpose') == 'tokens':
-            await credit_tokens(organization_id=organization_id, checkout=checkout)
         await audit.record_system(
             organization_id=organization_id,
             action=f'billing.checkout_completed.{checkout["mode"]}',

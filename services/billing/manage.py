@@ -27,6 +27,7 @@ from services.billing.gateway import PaymentFailed
 from services.errors import PermissionDenied, ValidationFailed
 from services.events import billing_changed
 from services.plans import Plan, format_money
+from services.validation import clean_name
 
 MAX_TOKEN_PACKS = 100
 PREVIEW_VALID_SECONDS = 900
@@ -384,8 +385,8 @@ class BillingManager:
         elif exp_month is not None and (exp_year, exp_month) < (today.year, today.month):
             errors['exp_month'] = 'This date has passed: the card would be expired.'
         name = (values.get('name') or '').strip()
-        if len(name) > 200:
-            errors['name'] = 'At most 200 characters.'
+        if name:  # the cardholder's name is optional
+            name = clean_name(name, errors, 'name', label='Cardholder name')
         address = {key: (value or '').strip() for key, value in (values.get('address') or {}).items()}
         if address.get('country') and len(address['country']) != 2:
             errors['country'] = 'Use the two-letter country code, e.g. NL.'
@@ -544,22 +545,6 @@ class BillingManager:
 
     def _publish(self, context: _Context) -> None:
         self.billing.events.publish(billing_changed(context.organization.id))
-
-
-async def credit_tokens(*, organization_id: int, checkout: dict) -> None:
-    """Credit a paid token checkout, inside the fulfilment's transaction: the ledger row is unique per session."""
-    tokens = int(checkout['metadata'].get('tokens') or 0)
-    if tokens <= 0:
-        return
-    packs = checkout['metadata'].get('packs', '?')
-    await TokenLedgerEntry.create(
-        organization_id=organization_id,
-        delta=tokens,
-        kind='purchase',
-        checkout_session_id=checkout['id'],
-        description=f'Bought {packs} token pack(s): {tokens:,} tokens',
-    )
-    await BillingAccount.filter(organization_id=organization_id).update(token_balance=F('token_balance') + tokens)
 
 
 def _find_card(cards: list[Card], card_id: str) -> Card:

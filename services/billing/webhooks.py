@@ -32,6 +32,18 @@ async def _checkout_completed(billing: Billing, event: dict) -> None:
     await billing.fulfill_checkout(event['data']['object']['id'])
 
 
+async def _async_payment_failed(billing: Billing, event: dict) -> None:
+    await billing.checkout_payment_failed(event['data']['object']['id'])
+
+
+async def _charge_reversed(billing: Billing, event: dict) -> None:
+    await billing.charge_reversed(event['data']['object']['id'])
+
+
+async def _dispute_closed(billing: Billing, event: dict) -> None:
+    await billing.charge_reversed(event['data']['object']['charge'])
+
+
 async def _subscription_changed(billing: Billing, event: dict) -> None:
     await billing.sync_subscription(event['data']['object'])
 
@@ -50,6 +62,10 @@ async def _customer_changed(billing: Billing, event: dict) -> None:
 
 HANDLERS: dict[str, Handler] = {
     'checkout.session.completed': _checkout_completed,
+    'checkout.session.async_payment_succeeded': _checkout_completed,
+    'checkout.session.async_payment_failed': _async_payment_failed,
+    'charge.refunded': _charge_reversed,
+    'charge.dispute.closed': _dispute_closed,
     'customer.subscription.created': _subscription_changed,
     'customer.subscription.updated': _subscription_changed,
     'customer.subscription.deleted': _subscription_changed,

@@ -1,0 +1,131 @@
+"""The token ledger's money side: a purchase is credited once, when Stripe says it is paid; a payment that fails
+later credits nothing and says so; a refund or a lost dispute takes its share of the tokens back.
+
+Each entry is unique by what caused it (the Checkout session for a credit, the refund, the dispute or the failed
+session for the rest), and written in one transaction with the balance, so a repeated or late webhook changes
+nothing twice. The balance may go below zero when tokens already spent are taken back.
+"""
+
+import logging
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from db.models import BillingAccount, TokenLedgerEntry
+from services import audit
+
+log = logging.getLogger('portico.billing')
+
+
+def purchased_tokens(checkout: dict) -> int:
+    """The tokens a Checkout session sells (0 for any other checkout)."""
+    metadata = checkout.get('metadata') or {}
+    if checkout.get('mode') != 'payment' or metadata.get('purpose') != 'tokens':
+        return 0
+    tokens = str(metadata.get('tokens') or '0')
+    return int(tokens) if tokens.isdigit() else 0
+
+
+async def credit_paid_checkout(*, organization_id: int, checkout: dict) -> bool:
+    """Credit a token checkout once Stripe reports it paid (a bank debit may complete unpaid and settle later)."""
+    tokens = purchased_tokens(checkout)
+    if tokens <= 0 or checkout.get('payment_status') != 'paid':
+        return False
+    packs = (checkout.get('metadata') or {}).get('packs', '?')
+    return await _write(
+        organization_id, tokens, kind='purchase', checkout_session_id=checkout['id'],
+        description=f'Bought {packs} token pack(s): {tokens:,} tokens',
+        audit_action='billing.tokens_credited', audit_label=checkout['id'],
+    )  # fmt: skip
+
+
+async def note_pending_payment(*, organization_id: int, checkout: dict) -> bool:
+    """A checkout completed but not yet paid (a bank debit): the history says the tokens are on their way."""
+    tokens = purchased_tokens(checkout)
+    if tokens <= 0 or checkout.get('payment_status') == 'paid':
+        return False
+    return await _write(
+        organization_id, 0, kind='pending', reference=f'pending:{checkout["id"]}',
+        description=f'Payment processing: {tokens:,} tokens are credited once the bank confirms it',
+    )  # fmt: skip
+
+
+async def note_failed_payment(*, organization_id: int, checkout: dict) -> bool:
+    """The bank debit of a checkout failed: nothing is credited, and the ledger and the audit log say so."""
+    tokens = purchased_tokens(checkout)
+    if tokens <= 0 or checkout.get('payment_status') == 'paid':
+        return False
+    return await _write(
+        organization_id, 0, kind='payment_failed', reference=f'failed:{checkout["id"]}',
+        description=f'Payment failed: {tokens:,} tokens were not credited',
+        audit_action='billing.token_payment_failed', audit_label=checkout['id'],
+    )  # fmt: skip
+
+
+async def take_back(
+    *, organization_id: int, checkout: dict, charge: dict, refunds: list[dict], disputes: list[dict]
+) -> int:
+    """Take back the tokens of what was refunded or lost in a dispute on the charge of a token checkout.
+
+    Refunds are taken in the order they happened, each its share of the tokens, rounded so that the shares add up
+    to the tokens of what was refunded in all; a lost dispute takes what is left. Returns the tokens taken now.
+    """
+    tokens, amount = purchased_tokens(checkout), charge.get('amount') or 0
+    if tokens <= 0 or amount <= 0:
+        return 0
+    taken, refunded = 0, 0
+    for refund in sorted(refunds, key=lambda refund: (refund.get('created') or 0, refund['id'])):
+        if refund.get('status') not in ('succeeded', 'pending'):
+            continue
+        refunded += refund.get('amount') or 0
+        share = min(tokens, round(tokens * refunded / amount)) - taken
+        taken += share
+        await _write(
+            organization_id, -share, kind='refund', reference=f'refund:{refund["id"]}',
+            description=f'Refund of {_money(refund)}: {share:,} tokens taken back',
+            audit_action='billing.tokens_refunded', audit_label=refund['id'],
+        )  # fmt: skip
+    for dispute in disputes:
+        if dispute.get('status') != 'lost':
+            continue
+        share = tokens - taken
+        taken = tokens
+        await _write(
+            organization_id, -share, kind='dispute', reference=f'dispute:{dispute["id"]}',
+            description=f'Dispute lost: {share:,} tokens taken back',
+            audit_action='billing.tokens_disputed', audit_label=dispute['id'],
+        )  # fmt: skip
+    return taken
+
+
+async def _write(
+    organization_id: int, delta: int, *, kind: str, description: str, checkout_session_id: str | None = None,
+    reference: str | None = None, audit_action: str = '', audit_label: str = '',
+) -> bool:  # fmt: skip
+    """One entry and the balance, once per cause; False when it was written before."""
+    try:
+        async with in_transaction():
+            await TokenLedgerEntry.create(
+                organization_id=organization_id, delta=delta, kind=kind, description=description,
+                checkout_session_id=checkout_session_id, reference=reference,
+            )  # fmt: skip
+            if delta:
+                await BillingAccount.filter(organization_id=organization_id).update(
+                    token_balance=F('token_balance') + delta
+                )
+            if audit_action:
+                await audit.record_system(
+                    organization_id=organization_id, action=audit_action, target_type='tokens',
+                    target_label=audit_label, after={'tokens': delta, 'description': description},
+                )  # fmt: skip
+    except IntegrityError:
+        return False  # this cause was entered before: a repeated webhook, the return page, or another process
+    log.info('organization %s tokens %+d (%s): %s', organization_id, delta, kind, description)
+    return True
+
+
+def _money(refund: dict) -> str:
+    from services.plans import format_money
+
+    return format_money(refund.get('amount') or 0, refund.get('currency') or 'usd')

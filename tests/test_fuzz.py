@@ -96,7 +96,7 @@ def _fuzz(live_server: LiveServer, spec: Path, credentials: list[str], name: str
          '--checks', 'not_a_server_error', '--max-examples', os.environ.get('FUZZ_EXAMPLES', '8'), '--seed', '9',
          '--phases', 'examples,coverage,fuzzing', '--workers', '2', '--request-timeout', '30',
          '--generation-database', 'none', '--no-color', '--suppress-health-check', 'all', *credentials],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True, text=True, timeout=600, cwd=spec.parent,
     )  # fmt: skip
     report = f'{name}:\n{result.stdout[-6000:]}{result.stderr[-2000:]}'
     assert result.returncode == 0, report

@@ -4,10 +4,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from services.plans import Plan, format_money
-
-INTERVALS = {'month': 'Monthly', 'year': 'Yearly'}
-PER = {'month': 'month', 'year': 'year'}
+from services.plans import Interval, Plan, format_money
 
 
 class PlanChooser(ui.column):
@@ -15,11 +12,13 @@ class PlanChooser(ui.column):
         self,
         plans: tuple[Plan, ...],
         *,
+        intervals: tuple[Interval, ...],
         seats_in_use: int,
         on_checkout: Callable[[str, str, int], Awaitable[None]],
     ) -> None:
         super().__init__()
         self.plans = {plan.id: plan for plan in plans}
+        self.intervals = {interval.value: interval.label for interval in intervals}  # "Monthly", "Yearly", …
         self.seats_in_use = seats_in_use
         self.on_checkout = on_checkout
         self.interval = 'month'
@@ -45,7 +44,7 @@ class PlanChooser(ui.column):
 
     def _controls(self) -> None:
         with ui.row().classes('items-start gap-6'):
-            ui.toggle(INTERVALS, on_change=self._changed).bind_value(self, 'interval').props('no-caps')
+            ui.toggle(self.intervals, on_change=self._changed).bind_value(self, 'interval').props('no-caps')
             seats = ui.number('Seats', min=max(self.seats_in_use, 1), step=1, precision=0, on_change=self._changed)
             seats.bind_value(self, 'seats', forward=lambda v: int(v or 0)).classes('w-32').mark('seats')
             seats.props(f'hint="At least {max(self.seats_in_use, 1)}: your enabled users"')
@@ -62,8 +61,12 @@ class PlanChooser(ui.column):
                 with ui.card().classes('w-72 q-pa-md').props(f'aria-label="{plan.name}"'):
                     ui.label(plan.name).classes('text-h6')
                     ui.label(plan.description).classes('text-grey-8')
-                    price = format_money(plan.price(self.interval), plan.currency)
-                    ui.label(f'{price} per seat / {PER[self.interval]}').classes('text-h6 text-primary')
+                    offered = self.interval in plan.prices
+                    if offered:
+                        price = format_money(plan.price(self.interval), plan.currency)
+                        ui.label(f'{price} per seat / {self.interval}').classes('text-h6 text-primary')
+                    else:
+                        ui.label(f'Not billed {Interval(self.interval).adjective}').classes('text-h6 text-grey-7')
                     for feature in plan.features:
                         with ui.row().classes('items-center no-wrap gap-1'):
                             ui.icon('check', color='positive')
@@ -71,18 +74,19 @@ class PlanChooser(ui.column):
                     if plan.token_pack:
                         pack = format_money(plan.token_pack.price, plan.currency)
                         ui.label(f'Token packs: {plan.token_pack.size:,} tokens for {pack}').classes('text-grey-8')
-                    ui.label(f'{self._total(plan)} for {self.seats} seats per {PER[self.interval]}').classes(
-                        'text-weight-medium'
-                    )
+                    if offered:
+                        ui.label(f'{self._total(plan)} for {self.seats} seats per {self.interval}').classes(
+                            'text-weight-medium'
+                        )
                     ui.space()
                     select = ui.button(f'Select {plan.name}', on_click=lambda plan=plan: self._select(plan.id))
-                    select.props(f'aria-label="Select {plan.name}" no-caps').classes('w-full')
+                    select.props(f'aria-label="Select {plan.name}" no-caps').classes('w-full').set_enabled(offered)
 
     @ui.refreshable_method
     def step_total(self) -> None:
         plan = self.plans.get(self.plan_id or '')
         if plan:
-            ui.label(f'{plan.name}: {self._total(plan)} per {PER[self.interval]} for {self.seats} seats').classes(
+            ui.label(f'{plan.name}: {self._total(plan)} per {self.interval} for {self.seats} seats').classes(
                 'text-h6 q-mt-md'
             )
             self.seats_error = ui.label().classes('text-negative')
@@ -95,10 +99,10 @@ class PlanChooser(ui.column):
         with ui.grid(columns='12rem 1fr').classes('gap-y-1'):
             for caption, value in (
                 ('Plan', plan.name),
-                ('Billing interval', INTERVALS[self.interval]),
+                ('Billing interval', self.intervals[self.interval]),
                 ('Seats', str(self.seats)),
-                ('Price per seat', f'{format_money(plan.price(self.interval), plan.currency)} / {PER[self.interval]}'),
-                (f'Total per {PER[self.interval]}', self._total(plan)),
+                ('Price per seat', f'{format_money(plan.price(self.interval), plan.currency)} / {self.interval}'),
+                (f'Total per {self.interval}', self._total(plan)),
             ):
                 ui.label(caption).classes('text-grey-7')
                 ui.label(value).classes('text-weight-medium')
@@ -108,6 +112,8 @@ class PlanChooser(ui.column):
         self.review_error = ui.label().classes('text-negative')
 
     def _total(self, plan: Plan) -> str:
+        if self.interval not in plan.prices:
+            return '—'
         return format_money(plan.price(self.interval) * max(self.seats, 0), plan.currency)
 
     def _select(self, plan_id: str) -> None:
@@ -117,9 +123,12 @@ class PlanChooser(ui.column):
 
     def _review(self) -> None:
         plan = self.plans[self.plan_id]
-        floor = max(plan.min_seats, self.seats_in_use)
-        if not floor <= self.seats <= plan.max_seats:
-            self.seats_error.text = f'{plan.name} takes {floor} to {plan.max_seats} seats.'
+        floor, most = plan.seat_range(self.seats_in_use)
+        if not floor <= self.seats <= most:
+            self.seats_error.text = f'{plan.name} takes {floor} to {most} seats.'
+            return
+        if self.interval not in plan.prices:
+            self.seats_error.text = f'{plan.name} is not billed {Interval(self.interval).adjective}.'
             return
         self.review.refresh()
         self.stepper.next()

@@ -7,11 +7,12 @@ A trial organization sees its trial and "Choose subscription"; a subscribed one 
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from nicegui import ui
 
-from services.billing import BillingOverview
+from services.billing.mirror import comparable, ends_or_renews_on
+from services.billing.subscriptions import BillingOverview
+from services.moments import long_date
 
 STATUS_LABELS = {
     'active': ('Active', 'positive'),
@@ -71,10 +72,10 @@ class SubscriptionSection(ui.card):
             ui.space()
             if overview.subscribed:
                 self._cogwheel()
-        if subscription and overview.subscribed and (subscription.cancel_at_period_end or subscription.cancel_at):
+        if overview.cancellation_scheduled:
             with ui.row().classes('w-full items-center bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
                 ui.icon('event_busy')
-                ui.label(f'Your subscription is cancelled and ends on {_date(_end(subscription))}. '
+                ui.label(f'Your subscription is cancelled and ends on {long_date(ends_or_renews_on(subscription))}. '
                          'Until then everything keeps working.')  # fmt: skip
         with ui.grid(columns='10rem 1fr').classes('gap-y-2 items-center'):
             if overview.subscribed:
@@ -91,9 +92,8 @@ class SubscriptionSection(ui.card):
         with ui.row():
             ui.badge(text, color=color).classes('text-body2 q-px-sm').mark('subscription-status')
         self._seats_field()
-        ends = subscription.cancel_at_period_end or subscription.cancel_at
-        ui.label('Ends on' if ends else 'Renews on').classes('text-grey-7')
-        ui.label(_date(_end(subscription))).mark('subscription-renewal')
+        ui.label('Ends on' if overview.cancellation_scheduled else 'Renews on').classes('text-grey-7')
+        ui.label(long_date(ends_or_renews_on(subscription))).mark('subscription-renewal')
         if overview.plan and overview.plan.uses_tokens:
             ui.label('Tokens').classes('text-grey-7')
             with ui.row().classes('items-center'):
@@ -172,20 +172,5 @@ def _closing(menu: ui.menu, action: Callable[[], object]) -> Callable:
 
 
 def _shown(overview: BillingOverview) -> tuple:
-    subscription = overview.subscription
-    mirrored = None
-    if subscription is not None:
-        mirrored = (subscription.stripe_subscription_id, subscription.plan_id, subscription.interval,
-                    subscription.status, subscription.seats, subscription.current_period_end,
-                    subscription.cancel_at_period_end, subscription.cancel_at)  # fmt: skip
-    return mirrored, overview.token_balance, overview.seats_used, overview.seat_limit, overview.trial_days_left
-
-
-def _end(subscription) -> datetime | None:
-    if subscription.cancel_at and not subscription.cancel_at_period_end:
-        return subscription.cancel_at
-    return subscription.current_period_end
-
-
-def _date(moment: datetime | None) -> str:
-    return f'{moment:%B} {moment.day}, {moment.year}' if moment else '—'
+    return (tuple(comparable(overview.subscription).items()), overview.token_balance, overview.seats_used,
+            overview.seat_limit, overview.trial_days_left)  # fmt: skip

@@ -4,15 +4,17 @@ The pencil, lock and trashcan buttons show when a row is hovered or holds keyboa
 does no I/O of its own: it calls the callbacks it is given, which return None when the action was refused.
 """
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from nicegui import ui
 
 from components.forms import show_errors
-from components.user_row import ROLE_OPTIONS, UserRow
-from db.models import Role, User
+from components.user_row import UserRow
+from db.models import User
 from services.errors import ValidationFailed
+from services.forms import UserForm
 from services.users import DEFAULT_PAGE_SIZE, PasswordEmail, SeatsExhausted, UserPage, UserQuery
 
 ROW_STYLE = """
@@ -31,8 +33,8 @@ ROW_STYLE = """
 @dataclass(frozen=True)
 class UserActions:
     load: Callable[[UserQuery], Awaitable[UserPage | None]]
-    add: Callable[[str, str, str], Awaitable[PasswordEmail | None]]
-    edit: Callable[[User, str, str, str], Awaitable[User | None]]
+    add: Callable[[UserForm], Awaitable[PasswordEmail | None]]
+    edit: Callable[[User, UserForm], Awaitable[User | None]]
     resend: Callable[[User], Awaitable[PasswordEmail | None]]
     delete: Callable[[User], Awaitable[bool | None]]
     set_enabled: Callable[[User, bool], Awaitable[User | None]]
@@ -153,7 +155,7 @@ class UserList(ui.card):
 
             async def add() -> None:
                 added = await self._submit(
-                    dialog, fields, lambda: self.actions.add(*_values(fields)),
+                    dialog, fields, lambda: self.actions.add(_form(fields)),
                     lambda added: f'{added.user.name} was added.'
                     + ('' if added.link else ' A set-password email is on its way.'),
                     seats_note=seats_note,
@@ -173,7 +175,7 @@ class UserList(ui.card):
                 await self._submit(
                     dialog,
                     fields,
-                    lambda: self.actions.edit(user, *_values(fields)),
+                    lambda: self.actions.edit(user, _form(fields)),
                     lambda saved: f'{saved.name} was saved.',
                 )
 
@@ -242,18 +244,23 @@ def open_link_dialog(sent: PasswordEmail) -> None:
 
 
 def _user_fields(user: User | None = None) -> dict[str, ui.element]:
-    fields = {
-        'name': ui.input('Name', value=user.name if user else ''),
-        'email': ui.input('Email', value=user.email if user else '').props('type=email'),
-        'role': ui.select(ROLE_OPTIONS, label='Role', value=user.role.value if user else Role.MEMBER.value),
-    }
-    for name, element in fields.items():
-        element.classes('w-full').mark(f'user-{name}')
+    """One input per field of UserForm, as its metadata says (a label, an input type, or a choice)."""
+    form = UserForm.of(user) if user else UserForm()
+    fields: dict[str, ui.element] = {}
+    for field in dataclasses.fields(UserForm):
+        value, meta = getattr(form, field.name), field.metadata
+        if 'choices' in meta:
+            element = ui.select(meta['choices'], label=meta['label'], value=value)
+        else:
+            element = ui.input(meta['label'], value=value)
+            if 'type' in meta:
+                element.props(f'type={meta["type"]}')
+        fields[field.name] = element.classes('w-full').mark(f'user-{field.name}')
     return fields
 
 
-def _values(fields: dict[str, ui.element]) -> tuple[str, str, str]:
-    return fields['name'].value, fields['email'].value, fields['role'].value
+def _form(fields: dict[str, ui.element]) -> UserForm:
+    return UserForm(**{name: element.value or '' for name, element in fields.items()})
 
 
 def _dialog_buttons(dialog: ui.dialog, label: str, action: Callable, *, color: str = 'primary') -> None:

@@ -11,8 +11,7 @@ from datetime import datetime
 from nicegui import events, ui
 
 from db.models import Role, User
-
-ROLE_OPTIONS = {Role.MEMBER.value: 'Member', Role.ADMIN.value: 'Admin'}
+from services.forms import ROLE_CHOICES
 
 
 class UserRow(ui.element, component='user_row.js'):
@@ -30,7 +29,7 @@ class UserRow(ui.element, component='user_row.js'):
         self._props.update(
             name=user.name,
             email=user.email,
-            role=ROLE_OPTIONS[Role(user.role).value],
+            role=ROLE_CHOICES[Role(user.role).value],
             enabled=user.is_enabled,
             seen=last_login_text(user.last_login_at),
         )

@@ -258,3 +258,20 @@ class CheckoutFulfillment(Model):
 
     class Meta:
         table = 'checkout_fulfillments'
+
+
+class ChangePreview(Model):
+    """The proration date of a change an admin was shown, so that "Confirm" charges exactly what the preview said,
+    even after a restart. One per organization and target; it expires with the preview's validity."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField('models.Organization', related_name=False, on_delete=fields.CASCADE)
+    plan_id = fields.CharField(max_length=50)
+    interval = fields.CharField(max_length=10)
+    seats = fields.IntField()
+    proration_date = fields.BigIntField()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = 'change_previews'
+        unique_together = (('organization_id', 'plan_id', 'interval', 'seats'),)

@@ -6,10 +6,15 @@ from nicegui import background_tasks, ui
 from components.forms import show_errors
 from components.frame import frame, narrow_card
 from pages import session as browser
-from services import auth
+from services import auth, passwords
 from services.container import Services
 from services.errors import RateLimited, ValidationFailed
 from services.organizations import organization_exists
+
+NO_MAIL = (
+    'This Portico sends no email. Ask an administrator of your organization to send you a password link, or ask '
+    'whoever runs this server to run: python main.py password-link YOUR-EMAIL'
+)
 
 
 def register(services: Services) -> None:
@@ -25,76 +30,85 @@ def register(services: Services) -> None:
         if not await organization_exists():
             return RedirectResponse('/setup')
         with frame('Log in', test_mode=test_mode), narrow_card('Log in to Portico'):
-            email = ui.input('Email').props('type=email autocomplete=username autofocus').classes('w-full')
-            password = ui.input('Password', password=True).props('autocomplete=current-password').classes('w-full')
-
-            async def log_in() -> None:
-                show_errors({'email': email, 'password': password}, None)
-                try:
-                    user = await auth.authenticate(
-                        email=email.value, password=password.value, client_address=browser.client_address()
-                    )
-                except ValidationFailed as failure:
-                    show_errors({'email': email, 'password': password}, failure)
-                    return
-                except RateLimited as error:
-                    password.error = str(error)
-                    return
-                await browser.begin_login(services, user)
-
-            password.on('keydown.enter', log_in)
-            ui.button('Log in', on_click=log_in).classes('w-full')
-            ui.link('Forgot password?', '/forgot-password')
+            _login_form(services)
         return None
 
     @ui.page('/forgot-password')
     def forgot_password_page() -> None:
         with frame('Forgot password', test_mode=test_mode), narrow_card('Reset your password'):
-            ui.label('Enter your email address. If it belongs to an account, we send a link to set a new password.')
-            if not services.mailer.sends:
-                ui.label(
-                    'This Portico sends no email. Ask an administrator of your organization to send you a password '
-                    'link, or ask whoever runs this server to run: python main.py password-link YOUR-EMAIL'
-                ).classes('text-grey-8').mark('no-smtp-note')
-            email = ui.input('Email').props('type=email autofocus').classes('w-full')
-            answer = ui.label().classes('text-positive')
-
-            def send() -> None:
-                try:
-                    address = auth.check_reset_request(email.value)
-                except ValidationFailed as failure:
-                    show_errors({'email': email}, failure)
-                    return
-                email.error = None
-                # The answer comes at once and is the same for every address; the lookup and the mail follow.
-                background_tasks.create(
-                    auth.send_reset_link(email=address, client_address=browser.client_address(),
-                                         mailer=services.mailer, base_url=services.settings.base_url),
-                    name='password reset mail',
-                )  # fmt: skip
-                answer.text = 'If that address belongs to an account, a reset link is on its way. It works for 24 h.'
-
-            ui.button('Send reset link', on_click=send).classes('w-full')
-            ui.link('Back to log in', '/login')
+            _reset_form(services)
 
     @ui.page('/set-password/{token}')
     async def set_password_page(token: str) -> None:
         with frame('Set password', test_mode=test_mode), narrow_card('Choose a new password'):
-            if await auth.valid_token(token) is None:
+            if await passwords.valid_token(token) is None:
                 ui.label('This link is invalid or has expired. Ask for a new one.').classes('text-negative')
                 ui.link('Send a new link', '/forgot-password')
                 return
-            ui.label('Use at least 10 characters.').classes('text-grey-8')
-            password = ui.input('New password', password=True).props('autocomplete=new-password').classes('w-full')
-            confirm = ui.input('Confirm password', password=True).props('autocomplete=new-password').classes('w-full')
+            _set_password_form(token)
 
-            async def save() -> None:
-                try:
-                    await auth.set_password_with_token(token=token, password=password.value, confirm=confirm.value)
-                except ValidationFailed as failure:
-                    show_errors({'password': password, 'confirm': confirm}, failure, fallback='confirm')
-                    return
-                ui.notify('Your password is set. Log in with it now.', type='positive')
-                ui.navigate.to('/login')
 
-            ui.button('Set password', on_click=save).classes('w-full')
+def _login_form(services: Services) -> None:
+    email = ui.input('Email').props('type=email autocomplete=username autofocus').classes('w-full')
+    password = ui.input('Password', password=True).props('autocomplete=current-password').classes('w-full')
+    fields = {'email': email, 'password': password}
+
+    async def log_in() -> None:
+        show_errors(fields, None)
+        try:
+            user = await auth.authenticate(email=email.value, password=password.value,
+                                           client_address=browser.client_address())  # fmt: skip
+        except ValidationFailed as failure:
+            show_errors(fields, failure)
+            return
+        except RateLimited as error:
+            password.error = str(error)
+            return
+        await browser.begin_login(services, user)
+
+    password.on('keydown.enter', log_in)
+    ui.button('Log in', on_click=log_in).classes('w-full')
+    ui.link('Forgot password?', '/forgot-password')
+
+
+def _reset_form(services: Services) -> None:
+    ui.label('Enter your email address. If it belongs to an account, we send a link to set a new password.')
+    if not services.mailer.sends:
+        ui.label(NO_MAIL).classes('text-grey-8').mark('no-smtp-note')
+    email = ui.input('Email').props('type=email autofocus').classes('w-full')
+    answer = ui.label().classes('text-positive')
+
+    def send() -> None:
+        try:
+            address = passwords.check_reset_request(email.value)
+        except ValidationFailed as failure:
+            show_errors({'email': email}, failure)
+            return
+        email.error = None
+        # The answer comes at once and is the same for every address; the lookup and the mail follow.
+        background_tasks.create(
+            passwords.send_reset_link(email=address, client_address=browser.client_address(), mailer=services.mailer,
+                                      base_url=services.settings.base_url),
+            name='password reset mail',
+        )  # fmt: skip
+        answer.text = 'If that address belongs to an account, a reset link is on its way. It works for 24 h.'
+
+    ui.button('Send reset link', on_click=send).classes('w-full')
+    ui.link('Back to log in', '/login')
+
+
+def _set_password_form(token: str) -> None:
+    ui.label('Use at least 10 characters.').classes('text-grey-8')
+    password = ui.input('New password', password=True).props('autocomplete=new-password').classes('w-full')
+    confirm = ui.input('Confirm password', password=True).props('autocomplete=new-password').classes('w-full')
+
+    async def save() -> None:
+        try:
+            await passwords.set_password_with_token(token=token, password=password.value, confirm=confirm.value)
+        except ValidationFailed as failure:
+            show_errors({'password': password, 'confirm': confirm}, failure, fallback='confirm')
+            return
+        ui.notify('Your password is set. Log in with it now.', type='positive')
+        ui.navigate.to('/login')
+
+    ui.button('Set password', on_click=save).classes('w-full')

@@ -18,7 +18,6 @@ from typing import TypeVar
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
-from nicegui.storage import request_contextvar
 
 from services import auth
 from services.auth import Session
@@ -31,19 +30,17 @@ COMPLETE_LOGIN = '/login/complete'
 
 
 def current_session() -> Session | None:
-    """The session of the request that built the page (or of the HTTP request being answered)."""
-    request = request_contextvar.get()
-    return Session.from_cookie(request.session) if request is not None else None
+    """The session in the cookie of the request that built the page (or of the HTTP request being answered)."""
+    return Session.from_cookie(app.storage.browser)
 
 
 def browser_id() -> str:
-    request = request_contextvar.get()
-    return str(request.session.get('id', '')) if request is not None else ''
+    return str(app.storage.browser.get('id', ''))
 
 
 def client_address() -> str:
     """The visitor's address; behind a trusted proxy (FORWARDED_ALLOW_IPS) uvicorn has put X-Forwarded-For here."""
-    request = request_contextvar.get()
+    request = ui.context.client.request
     return request.client.host if request is not None and request.client else ''
 
 
@@ -100,11 +97,19 @@ def _new_cookie(request: Request, session: Session | None) -> None:
 
 
 class PageSession:
-    """The session a page was opened with; the page's actions and reads all go through it."""
+    """The session a page was opened with, and the services as that session's admin sees them.
+
+    `portal` is for the admin's own actions: each counts as activity (the idle timeout), and a refusal becomes words
+    on the page. `quiet` is for what the page does by itself, such as a live update, which keeps nobody logged in.
+    `direct` raises the services' refusals, for a page that words them itself.
+    """
 
     def __init__(self, services: Services) -> None:
         self.session = current_session()
         self._idle = services.settings.session_idle
+        self.portal = services.for_session(lambda: self.session, around=self._activity)
+        self.quiet = services.for_session(lambda: self.session, around=run_action)
+        self.direct = services.for_session(lambda: self.session)
 
     async def admin(self):
         """The page's enabled admin (NotAuthenticated or PermissionDenied otherwise); opening the page is activity."""
@@ -112,14 +117,9 @@ class PageSession:
         await auth.touch_session(self.session, idle=self._idle)
         return admin
 
-    async def act(self, action: Callable[[Session | None], Awaitable[T]]) -> T | None:
-        """A click of this admin: it counts as activity, and the services re-check the session."""
+    async def _activity(self, call: Callable[[], Awaitable[T]]) -> T | None:
         await auth.touch_session(self.session, idle=self._idle)
-        return await run_action(lambda: action(self.session))
-
-    async def read(self, action: Callable[[Session | None], Awaitable[T]]) -> T | None:
-        """A read that the page does by itself (a live update): it does not keep the session alive."""
-        return await run_action(lambda: action(self.session))
+        return await run_action(call)
 
 
 async def run_action(action: Callable[[], Awaitable[T]]) -> T | None:

@@ -1,4 +1,4 @@
-"""Logins, sessions and password links.
+"""Logins and sessions (passwords and their links: services.passwords).
 
 A session is a row of `sessions`, found by the SHA-256 of a random key that only the browser's signed cookie
 holds. The cookie also names the user and the session epoch it was opened with. Every page and every action
@@ -6,35 +6,24 @@ reloads the session and its user, so ending the row (log out, idle, too old) or 
 delete, password change) ends it at its next step.
 """
 
-import asyncio
-import hashlib
 import logging
-import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import timedelta
 
-from passlib.context import CryptContext
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from db.models import LoginSession, LoginThrottle, Organization, PasswordToken, RateHit, User
-from services import audit
+from db.models import LoginSession, LoginThrottle, RateHit, User
 from services.errors import NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
-from services.locks import at_most, one_at_a_time
-from services.mail import Mailer, link_mail
-from services.validation import check_password, clean_email
+from services.locks import one_at_a_time
+from services.moments import now
+from services.passwords import RESET_WINDOW, digest, verify_password, within_limit
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MAX_FAILED_LOGINS_PER_ADDRESS = 30
-RESET_LINK_TTL = timedelta(hours=24)
-INVITE_LINK_TTL = timedelta(hours=72)
-MAX_RESETS_PER_EMAIL = 3
-MAX_RESETS_PER_ADDRESS = 20
-RESET_WINDOW = timedelta(hours=1)
 SESSION_IDLE = timedelta(hours=12)
 SESSION_MAX_AGE = timedelta(days=14)
 LOGIN_TICKET_TTL = timedelta(seconds=60)
@@ -44,11 +33,8 @@ LOGIN_FAILED = 'Wrong email or password.'
 LOCKED_OUT = 'Too many failed logins for this email. Try again in 15 minutes.'
 ADDRESS_LOCKED_OUT = 'Too many failed logins from your network. Try again in 15 minutes.'
 SESSION_ENDED = 'Your session has ended. Please log in again.'
-# Password hashes run at most this many at once: a flood of logins must leave a core to the pages.
-HASHING_SLOTS = os.cpu_count() or 1
 
 log = logging.getLogger('portico.auth')
-_passwords = CryptContext(schemes=['argon2'], deprecated='auto')
 
 
 @dataclass(frozen=True)
@@ -60,7 +46,7 @@ class Session:
     @property
     def digest(self) -> str:
         """Names this session in the database and in change events, without the key itself."""
-        return _digest(self.key)
+        return digest(self.key)
 
     def to_cookie(self) -> dict:
         return {'user_id': self.user_id, 'epoch': self.epoch, 'key': self.key}
@@ -71,27 +57,6 @@ class Session:
         if not isinstance(user_id, int) or not isinstance(epoch, int) or not isinstance(key, str) or not key:
             return None
         return cls(user_id=user_id, epoch=epoch, key=key)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def hash_password(password: str) -> str:
-    # argon2 costs ~100 ms of CPU and releases the GIL: run it in a thread so other clients keep being served.
-    async with at_most(HASHING_SLOTS, 'password hashing'):
-        return await asyncio.to_thread(_passwords.hash, password)
-
-
-async def verify_password(password: str, password_hash: str | None) -> bool:
-    # Unknown users are checked against a dummy hash, so the answer takes as long whether or not the email exists.
-    async with at_most(HASHING_SLOTS, 'password hashing'):
-        return await asyncio.to_thread(_passwords.verify, password, password_hash or _dummy_hash())
-
-
-@cache
-def _dummy_hash() -> str:
-    return _passwords.hash(secrets.token_urlsafe(16))
 
 
 async def authenticate(*, email: str, password: str, client_address: str = '') -> User:
@@ -130,15 +95,11 @@ async def _take_address_attempt(client_address: str) -> int | None:
     if not client_address:
         return None
     async with one_at_a_time('login-address', client_address):
-        if not await _within_limit('login-address', client_address, MAX_FAILED_LOGINS_PER_ADDRESS, LOCKOUT):
+        if not await within_limit('login-address', client_address, MAX_FAILED_LOGINS_PER_ADDRESS, LOCKOUT):
             log.warning('login refused: %s failed logins from %s within 15 minutes', MAX_FAILED_LOGINS_PER_ADDRESS,
                         client_address)  # fmt: skip
             raise RateLimited(ADDRESS_LOCKED_OUT)
         return (await RateHit.create(scope='login-address', key=client_address, at=now())).id
-
-
-async def _within_limit(scope: str, key: str, limit: int, window: timedelta) -> bool:
-    return await RateHit.filter(scope=scope, key=key, at__gt=now() - window).count() < limit
 
 
 async def _record_failure(email: str) -> None:
@@ -183,7 +144,7 @@ async def begin_login(
     ticket = secrets.token_urlsafe(32)
     moment = now()
     await LoginSession.create(
-        user_id=user.id, ticket_digest=_digest(ticket), browser_digest=_digest(browser_id),
+        user_id=user.id, ticket_digest=digest(ticket), browser_digest=digest(browser_id),
         client_address=client_address[:64], expires_at=moment + max_age, idle_until=moment + LOGIN_TICKET_TTL,
     )  # fmt: skip
     return ticket
@@ -193,12 +154,12 @@ async def claim_login(ticket: str, *, browser_id: str, idle: timedelta = SESSION
     """Turn a ticket into a session, once; None for an unknown, used, late or other browser's ticket."""
     key, moment = secrets.token_urlsafe(32), now()
     claimed = await LoginSession.filter(
-        ticket_digest=_digest(ticket or ''), browser_digest=_digest(browser_id), key_digest=None,
+        ticket_digest=digest(ticket or ''), browser_digest=digest(browser_id), key_digest=None,
         ended_at=None, idle_until__gt=moment,
-    ).update(ticket_digest=None, key_digest=_digest(key), idle_until=moment + idle)  # fmt: skip
+    ).update(ticket_digest=None, key_digest=digest(key), idle_until=moment + idle)  # fmt: skip
     if not claimed:
         return None
-    row = await LoginSession.get(key_digest=_digest(key)).select_related('user')
+    row = await LoginSession.get(key_digest=digest(key)).select_related('user')
     if not row.user.is_enabled:
         return None
     return Session(user_id=row.user_id, epoch=row.user.session_epoch, key=key)
@@ -210,7 +171,7 @@ async def open_session(
     """A session straight away, for callers that hold no browser (the command line, tests)."""
     key, moment = secrets.token_urlsafe(32), now()
     await LoginSession.create(
-        user_id=user.id, key_digest=_digest(key), client_address=client_address[:64],
+        user_id=user.id, key_digest=digest(key), client_address=client_address[:64],
         expires_at=moment + max_age, idle_until=moment + idle,
     )  # fmt: skip
     return Session(user_id=user.id, epoch=user.session_epoch, key=key)
@@ -256,136 +217,3 @@ async def require_admin(session: Session | None, *, organization_id: int | None 
     if organization_id is not None and user.organization_id != organization_id:
         raise PermissionDenied('You can only manage your own organization.')
     return user
-
-
-async def issue_password_token(user: User, *, purpose: str, ttl: timedelta) -> str:
-    """A fresh single-use token for `user`. Older ones keep working until `retire_older_tokens` once it is sent."""
-    token = secrets.token_urlsafe(32)
-    await PasswordToken.create(user_id=user.id, token_hash=_digest(token), purpose=purpose, expires_at=now() + ttl)
-    return token
-
-
-async def retire_older_tokens(user_id: int, *, keep: str) -> None:
-    """The link `keep` was handed over: every other unused link of the user stops working."""
-    await PasswordToken.filter(user_id=user_id, used_at=None).exclude(token_hash=_digest(keep)).update(used_at=now())
-
-
-async def withdraw_token(token: str) -> None:
-    """A link that could not be handed over (the mail failed) never works."""
-    await PasswordToken.filter(token_hash=_digest(token)).delete()
-
-
-async def hand_over_link(user: User, token: str, send) -> None:
-    """Send a new link with `send()`; only once that worked do the user's older links stop working."""
-    try:
-        await send()
-    except BaseException:
-        await withdraw_token(token)
-        raise
-    await retire_older_tokens(user.id, keep=token)
-
-
-def check_reset_request(email: str) -> str:
-    """The address of a reset request, or ValidationFailed for a malformed one (which tells nothing of accounts)."""
-    errors: dict[str, str] = {}
-    key = clean_email(email, errors, 'email')
-    if errors:
-        raise ValidationFailed(errors)
-    return key
-
-
-async def send_reset_link(*, email: str, client_address: str, mailer: Mailer, base_url: str) -> None:
-    """Mail a reset link if the address belongs to an enabled user, within the limits; meant to run in the
-    background after the visitor has had the same answer either way.
-
-    Without SMTP the outbox notes the request but no link is made: nobody could receive it, and it must not
-    void a link that an admin has handed over. The operator makes one with `python main.py password-link`.
-    """
-    async with one_at_a_time('reset', email):
-        if not await _within_limit('reset-email', email, MAX_RESETS_PER_EMAIL, RESET_WINDOW):
-            log.warning('password reset refused: %s asked %s times within an hour', email, MAX_RESETS_PER_EMAIL)
-            return
-        if client_address and not await _within_limit(
-            'reset-address', client_address, MAX_RESETS_PER_ADDRESS, RESET_WINDOW
-        ):
-            log.warning('password reset refused: %s asked %s times within an hour', client_address,
-                        MAX_RESETS_PER_ADDRESS)  # fmt: skip
-            return
-        await RateHit.create(scope='reset-email', key=email, at=now())
-        if client_address:
-            await RateHit.create(scope='reset-address', key=client_address, at=now())
-    user = await User.get_or_none(email=email, is_enabled=True).select_related('organization')
-    if user is None:
-        return
-    organization: Organization = user.organization
-    token = await issue_password_token(user, purpose='reset', ttl=RESET_LINK_TTL) if mailer.sends else ''
-    mail = link_mail(
-        recipient=user.email,
-        subject=f'Reset your Portico password for {organization.name}',
-        organization=organization.name,
-        lines=[
-            f'Hello {user.name},',
-            f'someone asked to reset your password for {organization.name}. '
-            'If it was not you, ignore this message. The link works once, for 24 hours.',
-        ],
-        link=f'{base_url}/set-password/{token}',
-        action='Set a new password',
-    )
-    if not token:
-        await mailer.send(mail)
-        return
-    await hand_over_link(user, token, lambda: mailer.send(mail))
-
-
-async def operator_link(*, email: str, base_url: str) -> str:
-    """`python main.py password-link EMAIL`: a fresh link for an enabled user, for an operator without SMTP."""
-    errors: dict[str, str] = {}
-    key = clean_email(email, errors, 'email')
-    user = await User.get_or_none(email=key).select_related('organization') if not errors else None
-    if user is None:
-        raise ValidationFailed({'email': f'No user has the email {email!r}.'})
-    if not user.is_enabled:
-        raise PermissionDenied(f'{user.email} is disabled. An admin must enable them first.')
-    invited = user.password_hash is None
-    token = await issue_password_token(
-        user, purpose='invite' if invited else 'reset', ttl=INVITE_LINK_TTL if invited else RESET_LINK_TTL
-    )
-    await retire_older_tokens(user.id, keep=token)
-    await audit.record_system(
-        organization_id=user.organization_id, action='user.password_link_made', target_type='user',
-        target_label=user.email, actor_name='Operator (command line)',
-    )  # fmt: skip
-    return f'{base_url}/set-password/{token}'
-
-
-async def valid_token(token: str) -> PasswordToken | None:
-    record = await PasswordToken.get_or_none(token_hash=_digest(token or '')).select_related('user')
-    if record is None or record.used_at is not None or record.expires_at <= now() or not record.user.is_enabled:
-        return None
-    return record
-
-
-async def set_password_with_token(*, token: str, password: str, confirm: str) -> User:
-    errors: dict[str, str] = {}
-    check_password(password, errors, 'password')
-    if 'password' not in errors and password != confirm:
-        errors['confirm'] = 'The two passwords do not match.'
-    if errors:
-        raise ValidationFailed(errors)
-    password_hash = await hash_password(password)
-    async with in_transaction():
-        # The conditional update makes the token single-use even when two requests race.
-        claimed = await PasswordToken.filter(token_hash=_digest(token), used_at=None, expires_at__gt=now()).update(
-            used_at=now()
-        )
-        record = await PasswordToken.get_or_none(token_hash=_digest(token)).select_related('user')
-        if not claimed or record is None or not record.user.is_enabled:
-            raise ValidationFailed({'token': 'This link is invalid or has expired. Ask for a new one.'})
-        await User.filter(id=record.user_id).update(password_hash=password_hash, session_epoch=F('session_epoch') + 1)
-        await PasswordToken.filter(user_id=record.user_id, used_at=None).update(used_at=now())
-        await LoginThrottle.filter(email=record.user.email).delete()
-    return await User.get(id=record.user_id)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,14 +1,18 @@
 """The object graph that main.py builds once and hands to the pages."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.auth import Session
 from services.billing import Billing
 from services.billing.gateway import StripeGateway
-from services.billing.manage import BillingManager
-from services.events import EventBus
+from services.caller import Around, Caller
+from services.events import EventBus, Events
+from services.locks import InProcessLocks, Locks, use_locks
 from services.mail import Mailer
+from services.organizations import Organizations
 from services.plans import Catalog, load_catalog
 from services.settings import Settings
 from services.users import UserDirectory
@@ -20,15 +24,24 @@ PLANS_FILE = Path(__file__).resolve().parent.parent / 'plans.toml'
 class Services:
     settings: Settings
     mailer: Mailer
-    events: EventBus
+    events: Events
+    locks: Locks
     users: UserDirectory
+    organizations: Organizations
     billing: Billing
-    manager: BillingManager
 
     @classmethod
-    def build(cls, settings: Settings, *, emulator_app: Any = None, catalog: Catalog | None = None) -> 'Services':
-        """Wire the services; offline, `emulator_app` is the Stripe emulator the gateway talks to in-process."""
-        mailer, events = Mailer(settings), EventBus()
+    def build(
+        cls, settings: Settings, *, emulator_app: Any = None, catalog: Catalog | None = None,
+        events: Events | None = None, locks: Locks | None = None,
+    ) -> 'Services':  # fmt: skip
+        """Wire the services; offline, `emulator_app` is the Stripe emulator the gateway talks to in-process.
+
+        `events` and `locks` default to this process's own; a deployment of several processes hands in shared ones.
+        """
+        events, locks = events or EventBus(), locks or InProcessLocks()
+        use_locks(locks)  # what the module-level `one_at_a_time` of logins and /setup use, too
+        mailer = Mailer(settings)
         if settings.offline_billing:
             emulator = emulator_app.state.emulator
             gateway = StripeGateway.for_emulator(
@@ -38,14 +51,14 @@ class Services:
             gateway = StripeGateway.for_stripe(
                 secret_key=settings.stripe_secret_key, webhook_secret=settings.stripe_webhook_secret
             )
-        billing = Billing(
-            settings=settings, catalog=catalog or load_catalog(PLANS_FILE), gateway=gateway, events=events
-        )
+        billing = Billing(settings=settings, catalog=catalog or load_catalog(PLANS_FILE), gateway=gateway,
+                          events=events, locks=locks)  # fmt: skip
         return cls(
-            settings=settings,
-            mailer=mailer,
-            events=events,
+            settings=settings, mailer=mailer, events=events, locks=locks,
             users=UserDirectory(settings=settings, mailer=mailer, events=events),
-            billing=billing,
-            manager=BillingManager(billing),
-        )
+            organizations=Organizations(events=events, customers=billing.customers), billing=billing,
+        )  # fmt: skip
+
+    def for_session(self, session_of: Callable[[], Session | None], around: Around | None = None) -> Caller:
+        """The services as the caller with that session sees them (see services.caller)."""
+        return Caller(self, session_of, around) if around else Caller(self, session_of)

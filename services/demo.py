@@ -9,7 +9,8 @@ from datetime import timedelta
 from tortoise.transactions import in_transaction
 
 from db.models import Organization, Role, User, user_search_text
-from services.auth import now
+from services.billing.mirror import seats_in_use
+from services.moments import now
 from services.organizations import NewAdmin, create_organization_with_admin
 
 FIRST_NAMES = (
@@ -74,7 +75,7 @@ async def seed_demo(
     admin = await User.filter(organization_id=organization.id, role=Role.ADMIN).order_by('id').first()
     start = await User.filter(organization_id=organization.id).count()
     moment = now()
-    enabled = await User.filter(organization_id=organization.id, is_enabled=True).count()
+    enabled = await seats_in_use(organization.id)
     for offset in range(0, users, BATCH):
         batch = []
         for number in range(start + offset, start + min(offset + BATCH, users)):

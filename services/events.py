@@ -1,17 +1,35 @@
-"""An in-process event bus: services publish what changed, open pages subscribe and refresh themselves.
+"""Change events: services publish what changed, open pages subscribe and refresh themselves.
 
-Portico runs as one process, so a dictionary of callbacks is the whole transport. Callbacks are plain functions;
-a page that needs to do async work schedules it itself.
+`Events` is the interface that `Services` hands out. `EventBus`, a dictionary of callbacks in this process, is the
+one Portico uses, since it runs as one process; a version for several processes (PostgreSQL's LISTEN/NOTIFY, say)
+implements the same two methods. Callbacks are plain functions; a page that needs to do async work schedules it.
 """
 
+import contextlib
+import contextvars
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Hashable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, Protocol
 
 log = logging.getLogger('portico.events')
 
 Callback = Callable[[Any], None]
+
+
+class Events(Protocol):
+    def subscribe(self, topic: Hashable, callback: Callback) -> Callable[[], None]:
+        """Call `callback(payload)` for each event on `topic`; returns the function that unsubscribes."""
+        ...
+
+    def publish(self, topic: Hashable, payload: Any = None) -> None: ...
+
+    def deferred(self) -> contextlib.AbstractContextManager[None]:
+        """Hold what is published inside the block until it ends (after its transaction commits)."""
+        ...
+
+
+_held_back: contextvars.ContextVar[list | None] = contextvars.ContextVar('held_back_events', default=None)
 
 
 class EventBus:
@@ -32,12 +50,26 @@ class EventBus:
         return unsubscribe
 
     def publish(self, topic: Hashable, payload: Any = None) -> None:
+        if (held := _held_back.get()) is not None:
+            held.append((topic, payload))
+            return
         for callback in list(self._subscribers.get(topic, ())):
             try:
                 callback(payload)
             except Exception:
                 # One broken page must not stop the others, nor undo the change that was published.
                 log.exception('subscriber of %s failed', topic)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        held: list = []
+        token = _held_back.set(held)
+        try:
+            yield
+        finally:
+            _held_back.reset(token)
+        for topic, payload in held:  # only when the block succeeded: a rolled-back change is not news
+            self.publish(topic, payload)
 
 
 def users_changed(organization_id: int) -> tuple[str, int]:

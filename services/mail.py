@@ -63,6 +63,22 @@ class Mailer:
         log.info('Mail to %s sent: %s', mail.recipient, mail.subject)
 
 
+def password_mail(*, recipient: str, name: str, organization: str, link: str, inviter: str | None = None) -> Mail:
+    """The set-password mail: an invitation from `inviter` (the link lasts 72 hours), or a reset (24 hours)."""
+    if inviter:
+        subject = f'{inviter} invited you to {organization} on Portico'
+        why = (f'{inviter} invited you to {organization} on Portico. Choose your password to get started. '
+               'The link works once, for 72 hours.')  # fmt: skip
+        action = 'Set your password'
+    else:
+        subject = f'Reset your Portico password for {organization}'
+        why = (f'someone asked to reset your password for {organization}. If it was not you, ignore this message. '
+               'The link works once, for 24 hours.')  # fmt: skip
+        action = 'Set a new password'
+    return link_mail(recipient=recipient, subject=subject, organization=organization, lines=[f'Hello {name},', why],
+                     link=link, action=action)  # fmt: skip
+
+
 def link_mail(*, recipient: str, subject: str, organization: str, lines: list[str], link: str, action: str) -> Mail:
     """A short message around one link, as plain text and simple HTML, naming the organization."""
     text = '\n\n'.join([*lines, f'{action}: {link}', f'— Portico, for {organization}'])

@@ -9,10 +9,12 @@ from tortoise.transactions import in_transaction
 
 from db.models import AuditEvent, Organization, Role, User
 from services import audit
-from services.auth import Session, hash_password, require_admin
+from services.auth import Session, require_admin
+from services.billing.customers import Customers
 from services.errors import PermissionDenied, ValidationFailed
-from services.events import EventBus, organization_changed
+from services.events import Events, organization_changed
 from services.locks import one_at_a_time
+from services.passwords import hash_password
 from services.validation import check_password, check_pattern, clean_email, clean_name
 
 EDITABLE_FIELDS = (
@@ -74,40 +76,43 @@ async def create_first_organization(new: NewAdmin) -> User:
     return admin
 
 
-async def get_organization(*, session: Session | None) -> Organization:
-    """The caller's own organization; only ever scoped by the caller, never by an id from the client."""
-    admin = await require_admin(session)
-    return await Organization.get(id=admin.organization_id)
+@dataclass(frozen=True, kw_only=True)
+class Organizations:
+    """The admin's view and edits of their own organization; saving also updates the Stripe customer."""
 
+    events: Events
+    customers: Customers
 
-async def activity(*, session: Session | None) -> list[AuditEvent]:
-    """The latest events of the caller's organization's audit log (the portal's "Activity")."""
-    admin = await require_admin(session)
-    return await audit.latest(organization_id=admin.organization_id)
+    async def get(self, *, session: Session | None) -> Organization:
+        """The caller's own organization; only ever scoped by the caller, never by an id from the client."""
+        admin = await require_admin(session)
+        return await Organization.get(id=admin.organization_id)
 
+    async def activity(self, *, session: Session | None) -> list[AuditEvent]:
+        """The latest events of the caller's organization's audit log (the portal's "Activity")."""
+        admin = await require_admin(session)
+        return await audit.latest(organization_id=admin.organization_id)
 
-async def update_organization(
-    *, session: Session | None, organization_id: int, values: dict[str, str], events: EventBus | None = None
-) -> Organization:
-    """Validate every field, then save all of them or none, with its audit event."""
-    await require_admin(session, organization_id=organization_id)
-    cleaned = validate_organization(values)
-    async with in_transaction():
-        organization = await Organization.select_for_update().get(id=organization_id)
-        admin = await require_admin(session, organization_id=organization_id)
-        before = {field: getattr(organization, field) for field in EDITABLE_FIELDS}
-        for field, value in cleaned.items():
-            setattr(organization, field, value)
-        await organization.save()
-        after = {field: getattr(organization, field) for field in EDITABLE_FIELDS}
-        if after != before:
-            await audit.record(
-                actor=admin, action='organization.edited', target_type='organization', target_id=organization.id,
-                target_label=organization.name, before=before, after=after,
-            )  # fmt: skip
-    if events is not None:
-        events.publish(organization_changed(organization_id), organization)
-    return organization
+    async def update(self, *, session: Session | None, organization_id: int, values: dict[str, str]) -> Organization:
+        """Validate every field, then save all of them or none, with its audit event; then tell Stripe."""
+        await require_admin(session, organization_id=organization_id)
+        cleaned = validate_organization(values)
+        async with in_transaction():
+            organization = await Organization.select_for_update().get(id=organization_id)
+            admin = await require_admin(session, organization_id=organization_id)
+            before = {field: getattr(organization, field) for field in EDITABLE_FIELDS}
+            for field, value in cleaned.items():
+                setattr(organization, field, value)
+            await organization.save()
+            after = {field: getattr(organization, field) for field in EDITABLE_FIELDS}
+            if after != before:
+                await audit.record(
+                    actor=admin, action='organization.edited', target_type='organization', target_id=organization.id,
+                    target_label=organization.name, before=before, after=after,
+                )  # fmt: skip
+        self.events.publish(organization_changed(organization_id), organization)
+        await self.customers.update(organization)  # the next invoice carries the new name, address and tax ID
+        return organization
 
 
 def validate_organization(values: dict[str, str]) -> dict[str, str]:

@@ -3,9 +3,11 @@
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
 
-INTERVALS = ('month', 'year')
+from services.errors import ValidationFailed
+
 # Currencies without minor units (Stripe's zero-decimal currencies) that a catalog is likely to use.
 ZERO_DECIMAL = {'jpy', 'krw', 'vnd', 'clp', 'pyg', 'isk', 'ugx', 'xaf', 'xof'}
 
@@ -14,10 +16,46 @@ class PlanCatalogError(ValueError):
     """plans.toml is wrong; the message names the plan and the field."""
 
 
+class Interval(StrEnum):
+    """A billing interval. plans.toml gives a plan a price for one with `<adjective>_price` (`quarterly_price`)."""
+
+    MONTH = 'month'
+    QUARTER = 'quarter'
+    YEAR = 'year'
+
+    @property
+    def adjective(self) -> str:
+        return {'month': 'monthly', 'quarter': 'quarterly', 'year': 'yearly'}[self.value]
+
+    @property
+    def label(self) -> str:
+        """What the chooser and the dialogs call it: "Monthly", "Yearly"."""
+        return self.adjective.capitalize()
+
+    @property
+    def recurring(self) -> dict:
+        """Stripe's `recurring` for a price of this interval (Stripe has no quarter: three months)."""
+        return {'interval': 'month', 'interval_count': 3} if self is Interval.QUARTER else {'interval': self.value}
+
+    @classmethod
+    def of(cls, value: object) -> 'Interval | None':
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+# Every plan has these; the others are optional.
+REQUIRED_INTERVALS = (Interval.MONTH, Interval.YEAR)
+
+
 @dataclass(frozen=True)
 class TokenPack:
+    """An add-on: prepaid tokens, sold in packs beside the plan's seats."""
+
     size: int
     price: int  # minor units
+    id: str = 'token_pack'
 
 
 @dataclass(frozen=True)
@@ -27,25 +65,47 @@ class Plan:
     description: str
     features: tuple[str, ...]
     currency: str
-    monthly_price: int  # minor units per seat
-    yearly_price: int
+    prices: dict[Interval, int]  # minor units per seat, in Interval's order
     min_seats: int
     max_seats: int
-    token_pack: TokenPack | None
+    add_ons: tuple[TokenPack, ...] = ()
+
+    @property
+    def intervals(self) -> tuple[Interval, ...]:
+        return tuple(self.prices)
+
+    def price(self, interval: str) -> int:
+        return self.prices[Interval(interval)]
+
+    @property
+    def monthly_price(self) -> int:
+        return self.prices[Interval.MONTH]
+
+    @property
+    def yearly_price(self) -> int:
+        return self.prices[Interval.YEAR]
+
+    def lookup_key(self, interval: str) -> str:
+        return f'portico_{self.id}_{Interval(interval).adjective}'
+
+    def seat_range(self, in_use: int) -> tuple[int, int]:
+        """The fewest and the most seats the plan can have while `in_use` users are enabled."""
+        return max(self.min_seats, in_use), self.max_seats
+
+    @property
+    def token_pack(self) -> TokenPack | None:
+        return next((add_on for add_on in self.add_ons if isinstance(add_on, TokenPack)), None)
 
     @property
     def uses_tokens(self) -> bool:
         return self.token_pack is not None
 
-    def price(self, interval: str) -> int:
-        return self.monthly_price if interval == 'month' else self.yearly_price
-
-    def lookup_key(self, interval: str) -> str:
-        return f'portico_{self.id}_{interval}ly'
+    def add_on_lookup_key(self, add_on: TokenPack) -> str:
+        return f'portico_{self.id}_{add_on.id}'
 
     @property
     def token_pack_lookup_key(self) -> str:
-        return f'portico_{self.id}_token_pack'
+        return self.add_on_lookup_key(self.token_pack)
 
     @property
     def product_id(self) -> str:
@@ -62,13 +122,28 @@ class Catalog:
                 return plan
         raise KeyError(plan_id)
 
-    def by_lookup_key(self, lookup_key: str | None) -> tuple[Plan, str] | None:
-        """The plan and interval ('month' or 'year') a Stripe price's lookup_key stands for."""
+    def by_lookup_key(self, lookup_key: str | None) -> tuple[Plan, Interval] | None:
+        """The plan and interval a Stripe price's lookup_key stands for."""
         for plan in self.plans:
-            for interval in INTERVALS:
+            for interval in plan.intervals:
                 if plan.lookup_key(interval) == lookup_key:
                     return plan, interval
         return None
+
+    @property
+    def intervals(self) -> tuple[Interval, ...]:
+        """Every interval some plan has a price for, in Interval's order."""
+        return tuple(interval for interval in Interval if any(interval in plan.prices for plan in self.plans))
+
+
+def check_seats(plan: Plan, seats: int, *, enabled: int) -> None:
+    """Refuse a seat count outside what the plan allows while `enabled` users are enabled."""
+    floor, most = plan.seat_range(enabled)
+    if not isinstance(seats, int) or seats < floor:
+        reason = f'{enabled} users are enabled' if enabled >= plan.min_seats else f'{plan.name} starts at {floor} seats'
+        raise ValidationFailed({'seats': f'Choose at least {floor} seats: {reason}.'})
+    if seats > most:
+        raise ValidationFailed({'seats': f'{plan.name} allows at most {most} seats.'})
 
 
 def load_catalog(path: Path) -> Catalog:
@@ -113,11 +188,17 @@ def _plan(plan_id: str, values: dict) -> Plan:
     uses_tokens = values.get('uses_tokens', False)
     if not isinstance(uses_tokens, bool):
         raise PlanCatalogError(f'{where}.uses_tokens must be true or false')
-    token_pack = None
+    add_ons = ()
     if uses_tokens:
-        token_pack = TokenPack(
-            size=_count(values, 'token_pack_size', where), price=_money(values, 'token_pack_price', where, currency)
-        )
+        add_ons = (
+            TokenPack(size=_count(values, 'token_pack_size', where),
+                      price=_money(values, 'token_pack_price', where, currency)),
+        )  # fmt: skip
+    prices = {
+        interval: _money(values, f'{interval.adjective}_price', where, currency)
+        for interval in Interval
+        if interval in REQUIRED_INTERVALS or f'{interval.adjective}_price' in values
+    }
     features = values.get('features', [])
     if not isinstance(features, list) or not all(isinstance(feature, str) for feature in features):
         raise PlanCatalogError(f'{where}.features must be a list of strings')
@@ -127,11 +208,10 @@ def _plan(plan_id: str, values: dict) -> Plan:
         description=_text(values, 'description', where),
         features=tuple(features),
         currency=currency,
-        monthly_price=_money(values, 'monthly_price', where, currency),
-        yearly_price=_money(values, 'yearly_price', where, currency),
+        prices=prices,
         min_seats=min_seats,
         max_seats=max_seats,
-        token_pack=token_pack,
+        add_ons=add_ons,
     )
 
 

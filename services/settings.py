@@ -10,6 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# Where offline billing serves Stripe's API, below BASE_URL.
+EMULATOR_PATH = '/emulator/stripe'
+
 
 class SettingsError(ValueError):
     """A setting is wrong; the message is one line meant for the operator."""

@@ -5,7 +5,7 @@ limit. Each write locks the organization's row first, so two admins acting at on
 or demote each other into an organization without admins.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
@@ -14,13 +14,15 @@ from tortoise.transactions import in_transaction
 
 from db.models import Organization, PasswordToken, Role, User
 from services import audit
-from services.auth import INVITE_LINK_TTL, Session, hand_over_link, issue_password_token, now, require_admin
-from services.billing import seat_limit
+from services.auth import Session, require_admin
+from services.billing.mirror import seat_limit, seats_in_use
 from services.errors import PermissionDenied, RateLimited, ValidationFailed
 from services.events import EventBus, session_ended, users_changed
-from services.mail import Mailer, link_mail
+from services.forms import UserForm
+from services.mail import Mailer, password_mail
+from services.moments import now
+from services.passwords import INVITE_LINK_TTL, hand_over_link, issue_password_token
 from services.settings import Settings
-from services.validation import clean_email, clean_name
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -68,7 +70,8 @@ class PasswordEmail:
 
 
 def snapshot(user: User) -> dict[str, Any]:
-    return {'name': user.name, 'email': user.email, 'role': str(user.role), 'is_enabled': user.is_enabled}
+    """What the audit log keeps of a user, before and after a change."""
+    return {**{item.name: str(getattr(user, item.name)) for item in fields(UserForm)}, 'is_enabled': user.is_enabled}
 
 
 class UserDirectory:
@@ -77,12 +80,8 @@ class UserDirectory:
         self.mailer = mailer
         self.events = events
 
-    async def seat_limit(self, organization_id: int) -> int:
-        """How many users may be enabled at once: the subscription's seats, or the trial allowance without one."""
+    async def _seat_limit(self, organization_id: int) -> int:
         return await seat_limit(organization_id, trial_seats=self.settings.trial_seats)
-
-    async def seats_in_use(self, organization_id: int) -> int:
-        return await User.filter(organization_id=organization_id, is_enabled=True).count()
 
     async def page(self, *, session: Session | None, query: UserQuery) -> UserPage:
         """One page of the caller's organization's users, searched, sorted and paged by the database."""
@@ -106,24 +105,19 @@ class UserDirectory:
             total=total,
             page=page,
             per_page=per_page,
-            seats_used=await self.seats_in_use(organization_id),
-            seat_limit=await self.seat_limit(organization_id),
+            seats_used=await seats_in_use(organization_id),
+            seat_limit=await self._seat_limit(organization_id),
         )
 
-    async def add(self, *, session: Session | None, name: str, email: str, role: str) -> PasswordEmail:
-        errors: dict[str, str] = {}
-        name = clean_name(name, errors, 'name')
-        email = clean_email(email, errors, 'email')
-        role = _role(role, errors)
-        if errors:
-            raise ValidationFailed(errors)
+    async def add(self, *, session: Session | None, form: UserForm) -> PasswordEmail:
+        form = form.clean()
         async with in_transaction():
             admin, organization = await self._lock(session)
             await self._require_free_seat(organization.id)
-            if await User.filter(email=email).exists():
+            if await User.filter(email=form.email).exists():
                 raise ValidationFailed({'email': 'A user with this email already exists.'})
             try:
-                user = await User.create(organization_id=organization.id, name=name, email=email, role=role)
+                user = await User.create(organization_id=organization.id, **_values(form))
             except IntegrityError:
                 raise ValidationFailed({'email': 'A user with this email already exists.'}) from None
             await audit.record(
@@ -134,13 +128,9 @@ class UserDirectory:
         self.events.publish(users_changed(organization.id))
         return await self._send_invitation(user, organization, inviter=admin, token=token)
 
-    async def edit(self, *, session: Session | None, user_id: int, name: str, email: str, role: str) -> User:
-        errors: dict[str, str] = {}
-        name = clean_name(name, errors, 'name')
-        email = clean_email(email, errors, 'email')
-        role = _role(role, errors)
-        if errors:
-            raise ValidationFailed(errors)
+    async def edit(self, *, session: Session | None, user_id: int, form: UserForm) -> User:
+        form = form.clean()
+        email, role = form.email, Role(form.role)
         async with in_transaction():
             admin, organization = await self._lock(session)
             user = await self._target(organization.id, user_id)
@@ -156,7 +146,8 @@ class UserDirectory:
             if email != user.email:
                 # A link mailed to the old address (perhaps a typo, perhaps someone else's) must not set a password.
                 await PasswordToken.filter(user_id=user.id, used_at=None).update(used_at=now())
-            user.name, user.email, user.role = name, email, role
+            for name, value in _values(form).items():
+                setattr(user, name, value)
             if ends_sessions:
                 user.session_epoch += 1
             await user.save()
@@ -191,7 +182,8 @@ class UserDirectory:
         self._published(organization.id, ended=None if enabled else user.id)
         return user
 
-    async def delete(self, *, session: Session | None, user_id: int) -> None:
+    async def delete(self, *, session: Session | None, user_id: int) -> User:
+        """Delete the user for good; returns the user as they were."""
         async with in_transaction():
             admin, organization = await self._lock(session)
             user = await self._target(organization.id, user_id)
@@ -205,6 +197,7 @@ class UserDirectory:
             )  # fmt: skip
             await user.delete()
         self._published(organization.id, ended=user_id)
+        return user
 
     async def resend_password_email(self, *, session: Session | None, user_id: int) -> PasswordEmail:
         async with in_transaction():
@@ -241,7 +234,7 @@ class UserDirectory:
         return user
 
     async def _require_free_seat(self, organization_id: int) -> None:
-        used, limit = await self.seats_in_use(organization_id), await self.seat_limit(organization_id)
+        used, limit = await seats_in_use(organization_id), await self._seat_limit(organization_id)
         if used >= limit:
             raise SeatsExhausted(f'All {limit} seats are taken. Add seats, or disable a user to free one.')
 
@@ -260,18 +253,8 @@ class UserDirectory:
         self, user: User, organization: Organization, *, inviter: User, token: str
     ) -> PasswordEmail:
         link = f'{self.settings.base_url}/set-password/{token}'
-        mail = link_mail(
-            recipient=user.email,
-            subject=f'{inviter.name} invited you to {organization.name} on Portico',
-            organization=organization.name,
-            lines=[
-                f'Hello {user.name},',
-                f'{inviter.name} invited you to {organization.name} on Portico. '
-                'Choose your password to get started. The link works once, for 72 hours.',
-            ],
-            link=link,
-            action='Set your password',
-        )
+        mail = password_mail(recipient=user.email, name=user.name, organization=organization.name, link=link,
+                             inviter=inviter.name)  # fmt: skip
         await hand_over_link(user, token, lambda: self.mailer.send(mail))
         return PasswordEmail(user=user, link=None if self.mailer.sends else link)
 
@@ -291,9 +274,7 @@ async def _by_last_login(users, *, descending: bool, offset: int, limit: int) ->
     return rows + await never.offset(max(0, offset - before_never)).limit(limit - len(rows))
 
 
-def _role(value: str, errors: dict[str, str]) -> Role:
-    try:
-        return Role((value or '').lower())
-    except ValueError:
-        errors['role'] = 'Choose Admin or Member.'
-        return Role.MEMBER
+def _values(form: UserForm) -> dict[str, Any]:
+    """The form's fields as the model's values."""
+    values = {item.name: getattr(form, item.name) for item in fields(form)}
+    return {**values, 'role': Role(values['role'])}

@@ -70,16 +70,13 @@ def build(ctx: Context, intent: dict, pm: dict, *, now: int, error: StripeError 
 
 def record(ctx: Context, charge: dict) -> dict:
     """Save a new charge and emit the event Stripe sends for its status."""
-    ctx.save(charge)
-    ctx.emit(f'charge.{charge["status"]}', charge)
-    return charge
+    return ctx.save_and_emit(f'charge.{charge["status"]}', charge)
 
 
 def settle(ctx: Context, charge: dict) -> None:
     """A pending charge went through."""
     charge.update(status='succeeded', paid=True)
-    ctx.save(charge)
-    ctx.emit('charge.succeeded', charge)
+    ctx.save_and_emit('charge.succeeded', charge)
 
 
 def fail(ctx: Context, charge: dict, *, code: str | None, message: str | None) -> None:
@@ -88,8 +85,7 @@ def fail(ctx: Context, charge: dict, *, code: str | None, message: str | None) -
     charge.update(failure_code=code, failure_message=message)
     charge['outcome'] = {**charge['outcome'], 'network_status': 'declined_by_network', 'type': 'issuer_declined',
                          'seller_message': message or 'The bank refused this payment.'}  # fmt: skip
-    ctx.save(charge)
-    ctx.emit('charge.failed', charge)
+    ctx.save_and_emit('charge.failed', charge)
 
 
 def open_dispute(ctx: Context, charge: dict, *, reason: str, status: str, now: int) -> dict:

@@ -7,7 +7,7 @@ session at once with `payment_status: 'unpaid'`; the payment settles later (`pay
 
 from dataclasses import dataclass
 
-from . import invoicing, lifecycle, sepa
+from . import invoice_payments, invoicing, lifecycle, sepa
 from .cards import Card, attach_outcome, charge_outcome
 from .context import Context
 from .ids import new_id
@@ -74,9 +74,7 @@ def complete(ctx: Context, session: dict, entry: CardEntry | SepaEntry, quantiti
     session.update(status='complete', url=None)
     session['customer'] = customer['id'] if customer else None
     session['customer_details'] = checkout.customer_details(customer, session['customer_email'], entry.name)
-    ctx.save(session)
-    ctx.emit('checkout.session.completed', session)
-    return session
+    return ctx.save_and_emit('checkout.session.completed', session)
 
 
 def _customer(ctx: Context, session: dict, name: str) -> dict | None:
@@ -151,8 +149,7 @@ def payment_settled(ctx: Context, session_id: str, intent: dict, *, succeeded: b
         customer = ctx.store.get(session['customer'] or '', 'customer')
         # Like Stripe, the post-payment invoice is only made once there is a payment to record on it.
         _invoice_the_payment(ctx, session, customer, intent, now)
-        ctx.save(session)
-        ctx.emit('checkout.session.async_payment_succeeded', session)
+        ctx.save_and_emit('checkout.session.async_payment_succeeded', session)
     else:
         ctx.emit('checkout.session.async_payment_failed', session)
 
@@ -169,7 +166,7 @@ def _invoice_the_payment(ctx: Context, session: dict, customer: dict | None, int
     invoice['footer'] = settings['footer'] or invoice['footer']
     invoicing.create(ctx, invoice)
     invoicing.finalize(ctx, invoice, now=now)
-    invoicing.record_payment(ctx, invoice, intent, now=now)
+    invoice_payments.record_payment(ctx, invoice, intent, now=now)
     session['invoice'] = invoice['id']
 
 

@@ -76,7 +76,6 @@ def _process(ctx: Context, subscription: dict, when: int) -> None:
         latest = ctx.store.get(subscription['latest_invoice'] or '', 'invoice')
         if latest is not None and latest['status'] == 'open':
             invoicing.void(ctx, latest, now=when)
-        ctx.save(subscription)
-        ctx.emit('customer.subscription.updated', subscription, before)
+        ctx.save_and_emit('customer.subscription.updated', subscription, before)
     else:
         renew(ctx, subscription, at=when)

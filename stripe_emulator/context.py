@@ -52,6 +52,19 @@ class Context:
     def emit(self, event_type: str, doc: dict, previous: dict | None = None) -> dict:
         return emit(self, event_type, doc, previous)
 
+    def save_and_emit(self, event_type: str, doc: dict, previous: dict | None = None) -> dict:
+        """Save `doc`, then record `event_type` for it; returns the doc."""
+        self.save(doc)
+        self.emit(event_type, doc, previous)
+        return doc
+
+    def save_and_emit_change(self, event_type: str, doc: dict, before: dict) -> dict:
+        """Save `doc` after an update; `event_type` is only recorded if it now differs from the snapshot `before`."""
+        self.save(doc)
+        if self.snapshot(doc) != before:
+            self.emit(event_type, doc, before)
+        return doc
+
     def url(self, path: str) -> str:
         return f'{self.config.public_url}{path}'
 

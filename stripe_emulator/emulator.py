@@ -15,7 +15,7 @@ from .context import Context
 from .errors import missing
 from .ids import random_token
 from .store import Store
-from .webhooks import WebhookWorker
+from .webhooks import WebhookWorker, set_threadsafe
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,7 @@ class Emulator:
         if self._tasks:
             return
         if self.config.webhook_url:
-            self._worker = WebhookWorker(
-                self.store,
-                url=self.config.webhook_url,
-                secret=self.webhook_secret,
-                retry_base_seconds=self.config.retry_base_seconds,
-                retry_max_seconds=self.config.retry_max_seconds,
-                timeout_seconds=self.config.webhook_timeout_seconds,
-                transport=self.config.webhook_transport,
-            )
+            self._worker = WebhookWorker(self.store, self.config, secret=self.webhook_secret)
             self._tasks.append(asyncio.create_task(self._worker.run(), name='stripe-emulator-webhooks'))
         self._loop, self._sweep_wake = asyncio.get_running_loop(), asyncio.Event()
         self._tasks.append(asyncio.create_task(self._sweeps(), name='stripe-emulator-sweeps'))
@@ -104,16 +96,8 @@ class Emulator:
     def wake_sweeper(self) -> None:
         """Safe to call from any thread: a delayed payment was scheduled, the sweep may have to wake up earlier."""
         loop, event = self._loop, self._sweep_wake
-        if loop is None or event is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            event.set()
-        elif not loop.is_closed():
-            loop.call_soon_threadsafe(event.set)
+        if loop is not None and event is not None:
+            set_threadsafe(loop, event)
 
     async def _sweeps(self) -> None:
         """Real time passing: renewals every `renewal_sweep_seconds`, and each delayed payment as it falls due."""

@@ -4,6 +4,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .config import API_VERSION
+from .handlers import retriever
 from .ids import new_id
 from .listing import paged
 from .params import get_str, get_strings
@@ -39,8 +40,7 @@ def emit(ctx: 'Context', event_type: str, doc: dict, previous: dict | None = Non
     return event
 
 
-def retrieve(ctx: 'Context', params: dict, id: str) -> dict:
-    return ctx.load('event', id)
+retrieve = retriever('event')
 
 
 def list_events(ctx: 'Context', params: dict) -> dict:

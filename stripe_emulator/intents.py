@@ -90,8 +90,7 @@ def new_payment_intent(
         intent['amount_received'] = amount
     if charge is not None:
         intent['latest_charge'] = charge['id']
-    ctx.save(intent)
-    ctx.emit('payment_intent.created', intent)
+    ctx.save_and_emit('payment_intent.created', intent)
     if charge is not None:
         charges.record(ctx, charge)
     event = {'succeeded': 'succeeded', 'processing': 'processing'}.get(intent['status'], 'payment_failed')
@@ -145,8 +144,7 @@ def new_setup_intent(
         'status': 'succeeded',
         'usage': 'off_session',
     }
-    ctx.save(intent)
-    ctx.emit('setup_intent.created', intent)
+    ctx.save_and_emit('setup_intent.created', intent)
     ctx.emit('setup_intent.succeeded', intent)
     return intent
 

@@ -1,11 +1,8 @@
-"""Invoices from lines: drafting, finalizing (numbers, customer balance) and collecting payment."""
+"""Invoices from lines: drafting, finalizing (numbers, customer balance, hosted URLs) and voiding."""
 
-from .cards import charge_outcome
 from .context import Context
-from .errors import StripeError, invalid
-from .expand import includable
-from .ids import new_id, random_token
-from .intents import new_payment_intent
+from .errors import invalid
+from .ids import new_id
 from .listing import list_object
 
 
@@ -140,60 +137,7 @@ def draft(
 
 
 def create(ctx: Context, invoice: dict) -> dict:
-    ctx.save(invoice)
-    ctx.emit('invoice.created', invoice)
-    return invoice
-
-
-def pending_lines(ctx: Context, subscription_id: str) -> list[dict]:
-    """Prorations waiting for the subscription's next invoice, as lines (oldest first)."""
-    items = ctx.store.find('invoiceitem', {'subscription': subscription_id, 'invoice': None}, oldest_first=True)
-    lines = []
-    for item in items:
-        line = dict(item['_line'])
-        line['parent'] = {**line['parent']}
-        line['parent']['subscription_item_details'] = {
-            **line['parent']['subscription_item_details'],
-            'invoice_item': item['id'],
-        }
-        lines.append(line)
-    return lines
-
-
-def claim_pending(ctx: Context, invoice: dict) -> None:
-    """Mark the pending invoice items that went into `invoice` as invoiced."""
-    for line in invoice['lines']['data']:
-        details = (line.get('parent') or {}).get('subscription_item_details') or {}
-        if item_id := details.get('invoice_item'):
-            item = ctx.store.get(item_id, 'invoiceitem')
-            if item is not None:
-                item['invoice'] = invoice['id']
-                ctx.save(item)
-
-
-def add_pending(ctx: Context, *, customer: dict, subscription: dict, lines: list[dict], now: int) -> None:
-    """Keep proration lines as invoice items for the subscription's next invoice."""
-    for line in lines:
-        ctx.save({
-            'id': new_id('ii'),
-            'object': 'invoiceitem',
-            'amount': line['amount'],
-            'currency': line['currency'],
-            'customer': customer['id'],
-            'date': now,
-            'description': line['description'],
-            'discountable': line['discountable'],
-            'invoice': None,
-            'livemode': False,
-            'metadata': {},
-            'period': line['period'],
-            'pricing': line['pricing'],
-            'proration': True,
-            'quantity': line['quantity'],
-            'subscription': subscription['id'],
-            'test_clock': customer.get('test_clock'),
-            '_line': line,
-        })  # fmt: skip
+    return ctx.save_and_emit('invoice.created', invoice)
 
 
 def finalize(ctx: Context, invoice: dict, *, now: int) -> dict:
@@ -209,91 +153,7 @@ def finalize(ctx: Context, invoice: dict, *, now: int) -> dict:
     token = hosted_token(ctx, invoice['id'])
     invoice['hosted_invoice_url'] = ctx.url(f'/invoice/{invoice["id"]}/{token}')
     invoice['invoice_pdf'] = ctx.url(f'/invoice/{invoice["id"]}/{token}/pdf')
-    ctx.save(invoice)
-    ctx.emit('invoice.finalized', invoice)
-    return invoice
-
-
-def attempt_payment(
-    ctx: Context, invoice: dict, *, now: int, payment_method: str | None = None, subscription: dict | None = None
-) -> StripeError | None:
-    """Charge an open invoice; on success it is paid. `subscription`'s status follows the outcome (unsaved)."""
-    if invoice['status'] != 'open':
-        raise invalid(f'Invoice is already {invoice["status"]}.', code='invoice_not_open')
-    if invoice['amount_remaining'] == 0:
-        _mark_paid(ctx, invoice, now=now, subscription=subscription)
-        return None
-    pm_id = payment_method or _default_payment_method(ctx, invoice, subscription)
-    pm = ctx.store.get(pm_id, 'payment_method') if pm_id else None
-    invoice['attempt_count'] += 1
-    invoice['attempted'] = True
-    if pm is None or pm['customer'] != invoice['customer']:
-        error: StripeError | None = invalid(
-            'This customer has no attached payment source or default payment method. Please consider adding a '
-            'default payment method.',
-            code='resource_missing',
-        )
-    else:
-        error = charge_outcome(pm)
-    intent = new_payment_intent(
-        ctx,
-        amount=invoice['amount_remaining'],
-        currency=invoice['currency'],
-        customer=invoice['customer'],
-        payment_method=pm['id'] if pm else None,
-        description=_payment_description(invoice['billing_reason']),
-        now=now,
-        error=error,
-        invoice=invoice['id'],
-    )
-    invoice['_payments'].append({'id': f'inpay_{random_token(24)}', 'payment_intent': intent['id'], 'created': now})
-    if error is not None:
-        ctx.save(invoice)
-        ctx.emit('invoice.payment_failed', invoice)
-        if subscription is not None and subscription['status'] in ('active', 'trialing'):
-            subscription['status'] = 'past_due'
-        return error
-    if intent['status'] == 'processing':
-        # A bank debit: the invoice stays open until the payment settles (`payment_settled`); a new subscription
-        # stays `incomplete` meanwhile, as on Stripe.
-        ctx.save(invoice)
-        return None
-    _mark_paid(ctx, invoice, now=now, subscription=subscription)
-    return None
-
-
-def payment_settled(ctx: Context, invoice_id: str, *, succeeded: bool, now: int) -> None:
-    """A delayed payment of the invoice settled: it is paid, or the attempt failed like a declined card."""
-    invoice = ctx.store.get(invoice_id, 'invoice')
-    if invoice is None or invoice['status'] != 'open':
-        return  # voided (or paid otherwise) while the payment was processing
-    subscription_id = ((invoice.get('parent') or {}).get('subscription_details') or {}).get('subscription')
-    subscription = ctx.store.get(subscription_id, 'subscription') if subscription_id else None
-    before = ctx.snapshot(subscription) if subscription else None
-    if succeeded:
-        _mark_paid(ctx, invoice, now=now, subscription=subscription)
-    else:
-        ctx.emit('invoice.payment_failed', invoice)
-        if subscription is not None and subscription['status'] in ('active', 'trialing'):
-            subscription['status'] = 'past_due'
-    if subscription is not None and ctx.snapshot(subscription) != before:
-        ctx.save(subscription)
-        ctx.emit('customer.subscription.updated', subscription, before)
-
-
-def record_payment(ctx: Context, invoice: dict, intent: dict, *, now: int) -> None:
-    """Mark an open invoice paid by a PaymentIntent that already succeeded (Checkout in payment mode)."""
-    invoice['_payments'].append({'id': f'inpay_{random_token(24)}', 'payment_intent': intent['id'], 'created': now})
-    invoice['attempt_count'] += 1
-    invoice['attempted'] = True
-    _mark_paid(ctx, invoice, now=now, subscription=None)
-
-
-def paid_out_of_band(ctx: Context, invoice: dict, *, now: int, subscription: dict | None) -> None:
-    if invoice['status'] != 'open':
-        raise invalid(f'Invoice is already {invoice["status"]}.', code='invoice_not_open')
-    invoice['amount_paid_off_stripe'] = invoice['amount_remaining']
-    _mark_paid(ctx, invoice, now=now, subscription=subscription)
+    return ctx.save_and_emit('invoice.finalized', invoice)
 
 
 def void(ctx: Context, invoice: dict, *, now: int) -> dict:
@@ -302,38 +162,12 @@ def void(ctx: Context, invoice: dict, *, now: int) -> dict:
     invoice['status'] = 'void'
     invoice['status_transitions']['voided_at'] = now
     invoice['amount_remaining'] = 0
-    ctx.save(invoice)
-    ctx.emit('invoice.voided', invoice)
-    return invoice
+    return ctx.save_and_emit('invoice.voided', invoice)
 
 
 def hosted_token(ctx: Context, invoice_id: str) -> str:
     """The unguessable part of an invoice's public URLs (hosted page, PDF), derived from the secret key."""
     return ctx.hosted_token(invoice_id)
-
-
-@includable('invoice', 'payments')
-def _payments(ctx: Context, invoice: dict) -> dict:
-    stored = ctx.store.get(invoice['id'], 'invoice') or {}
-    payments = []
-    for payment in stored.get('_payments', []):
-        intent = ctx.store.get(payment['payment_intent'], 'payment_intent') or {}
-        paid = intent.get('status') == 'succeeded'
-        payments.append({
-            'id': payment['id'],
-            'object': 'invoice_payment',
-            'amount_paid': intent.get('amount_received') if paid else None,
-            'amount_requested': intent.get('amount', 0),
-            'created': payment['created'],
-            'currency': invoice['currency'],
-            'invoice': invoice['id'],
-            'is_default': True,
-            'livemode': False,
-            'payment': {'type': 'payment_intent', 'payment_intent': payment['payment_intent']},
-            'status': 'paid' if paid else 'open',
-            'status_transitions': {'canceled_at': None, 'paid_at': payment['created'] if paid else None},
-        })  # fmt: skip
-    return list_object(payments, f'/v1/invoice_payments?invoice={invoice["id"]}')
 
 
 def _totals(invoice: dict, balance: int, *, final: bool = False) -> None:
@@ -347,31 +181,3 @@ def _totals(invoice: dict, balance: int, *, final: bool = False) -> None:
     invoice['amount_remaining'] = invoice['amount_due'] - invoice['amount_paid']
     # Known only once the invoice is finalized; a draft or a preview says null, like Stripe.
     invoice['ending_balance'] = min(owed, 0) if final else None
-
-
-def _mark_paid(ctx: Context, invoice: dict, *, now: int, subscription: dict | None) -> None:
-    invoice['amount_paid'] += invoice['amount_remaining']
-    invoice['amount_remaining'] = 0
-    invoice['status'] = 'paid'
-    invoice['status_transitions']['paid_at'] = now
-    invoice['next_payment_attempt'] = None
-    ctx.save(invoice)
-    ctx.emit('invoice.paid', invoice)
-    ctx.emit('invoice.payment_succeeded', invoice)
-    if subscription is not None and subscription['status'] in ('incomplete', 'past_due', 'unpaid'):
-        subscription['status'] = 'active'
-
-
-def _default_payment_method(ctx: Context, invoice: dict, subscription: dict | None) -> str | None:
-    if subscription is not None and subscription.get('default_payment_method'):
-        return subscription['default_payment_method']
-    customer = ctx.load('customer', invoice['customer'])
-    return customer['invoice_settings']['default_payment_method']
-
-
-def _payment_description(billing_reason: str) -> str:
-    return {
-        'subscription_create': 'Subscription creation',
-        'subscription_cycle': 'Subscription update',
-        'subscription_update': 'Subscription update',
-    }.get(billing_reason, 'Payment for Invoice')

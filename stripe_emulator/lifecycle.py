@@ -3,7 +3,7 @@
 The API handlers, the hosted checkout and the test clocks all go through these functions.
 """
 
-from . import invoicing
+from . import invoice_items, invoice_payments, invoicing
 from .billing import apply_item_params, cycle_line, next_period_end, trial_line
 from .context import Context
 from .errors import invalid
@@ -43,8 +43,7 @@ def start(
     for item in items:
         item['current_period_start'], item['current_period_end'] = now, period_end
     _set_items(subscription, items)
-    ctx.save(subscription)
-    ctx.emit('customer.subscription.created', subscription)
+    ctx.save_and_emit('customer.subscription.created', subscription)
     before = ctx.snapshot(subscription)
     make_line = trial_line if trial_end is not None else cycle_line
     lines = [make_line(ctx, subscription, item, now, period_end) for item in items]
@@ -52,9 +51,7 @@ def start(
         ctx, subscription, customer, lines, billing_reason='subscription_create', now=now, proration_date=None,
         payment_behavior=payment_behavior,
     )  # fmt: skip
-    ctx.save(subscription)
-    ctx.emit('customer.subscription.updated', subscription, before)
-    return subscription
+    return ctx.save_and_emit('customer.subscription.updated', subscription, before)
 
 
 def collect_now(
@@ -76,18 +73,18 @@ def collect_now(
     """
     invoice = invoicing.draft(
         ctx, customer=customer, subscription=subscription,
-        lines=[*invoicing.pending_lines(ctx, subscription['id']), *lines], billing_reason=billing_reason,
+        lines=[*invoice_items.pending_lines(ctx, subscription['id']), *lines], billing_reason=billing_reason,
         period_start=now, period_end=now, created=now, currency=subscription['currency'],
         proration_date=proration_date,
     )  # fmt: skip
     invoicing.create(ctx, invoice)
-    invoicing.claim_pending(ctx, invoice)
+    invoice_items.claim_pending(ctx, invoice)
     invoicing.finalize(ctx, invoice, now=now)
     subscription['latest_invoice'] = invoice['id']
     if payment_behavior == 'default_incomplete' and invoice['amount_remaining'] > 0:
         subscription['status'] = 'incomplete' if billing_reason == 'subscription_create' else 'past_due'
         return invoice
-    error = invoicing.attempt_payment(ctx, invoice, now=now, subscription=subscription)
+    error = invoice_payments.attempt_payment(ctx, invoice, now=now, subscription=subscription)
     if error is not None:
         if payment_behavior in ('error_if_incomplete', 'pending_if_incomplete'):
             raise error
@@ -110,19 +107,18 @@ def renew(ctx: Context, subscription: dict, *, at: int) -> None:
     new_end = next_period_end(subscription, recurring, at)
     for item in items:
         item['current_period_start'], item['current_period_end'] = at, new_end
-    lines = [*invoicing.pending_lines(ctx, subscription['id'])]
+    lines = [*invoice_items.pending_lines(ctx, subscription['id'])]
     lines += [cycle_line(ctx, subscription, item, at, new_end) for item in items]
     invoice = invoicing.draft(
         ctx, customer=customer, subscription=subscription, lines=lines, billing_reason='subscription_cycle',
         period_start=old_start, period_end=old_end, created=at, currency=subscription['currency'],
     )  # fmt: skip
     invoicing.create(ctx, invoice)
-    invoicing.claim_pending(ctx, invoice)
+    invoice_items.claim_pending(ctx, invoice)
     invoicing.finalize(ctx, invoice, now=at)
     subscription['latest_invoice'] = invoice['id']
-    invoicing.attempt_payment(ctx, invoice, now=at, subscription=subscription)
-    ctx.save(subscription)
-    ctx.emit('customer.subscription.updated', subscription, before)
+    invoice_payments.attempt_payment(ctx, invoice, now=at, subscription=subscription)
+    ctx.save_and_emit('customer.subscription.updated', subscription, before)
 
 
 def cancel_now(
@@ -147,9 +143,7 @@ def cancel_now(
     # Prorations still waiting for a next invoice will never be billed.
     for item in ctx.store.find('invoiceitem', {'subscription': subscription['id'], 'invoice': None}):
         ctx.store.delete(item['id'])
-    ctx.save(subscription)
-    ctx.emit('customer.subscription.deleted', subscription)
-    return subscription
+    return ctx.save_and_emit('customer.subscription.deleted', subscription)
 
 
 def sub_now(ctx: Context, subscription: dict) -> int:

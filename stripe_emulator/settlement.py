@@ -49,8 +49,7 @@ def settle(ctx: Context, intent_id: str, *, now: int) -> None:
     if succeeded:
         charges.settle(ctx, charge)
         intent.update(status='succeeded', amount_received=intent['amount'])
-        ctx.save(intent)
-        ctx.emit('payment_intent.succeeded', intent)
+        ctx.save_and_emit('payment_intent.succeeded', intent)
         if outcome['outcome'] == 'disputed':
             charges.open_dispute(ctx, charge, reason='fraudulent', status='needs_response', now=now)
     else:
@@ -67,12 +66,11 @@ def settle(ctx: Context, intent_id: str, *, now: int) -> None:
             'payment_method_type': 'sepa_debit',
             'type': 'invalid_request_error',
         }
-        ctx.save(intent)
-        ctx.emit('payment_intent.payment_failed', intent)
+        ctx.save_and_emit('payment_intent.payment_failed', intent)
     # Imported here: both of them create PaymentIntents, whose module needs this one.
-    from . import checkout_flow, invoicing
+    from . import checkout_flow, invoice_payments
 
     if intent.get('_invoice'):
-        invoicing.payment_settled(ctx, intent['_invoice'], succeeded=succeeded, now=now)
+        invoice_payments.payment_settled(ctx, intent['_invoice'], succeeded=succeeded, now=now)
     if intent.get('_checkout_session'):
         checkout_flow.payment_settled(ctx, intent['_checkout_session'], intent, succeeded=succeeded, now=now)

@@ -13,6 +13,7 @@ import time
 
 import httpx
 
+from .config import EmulatorConfig
 from .store import Delivery, Store
 
 log = logging.getLogger(__name__)
@@ -24,41 +25,35 @@ def signature_header(payload: str, secret: str, timestamp: int) -> str:
     return f't={timestamp},v1={mac}'
 
 
+def set_threadsafe(loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+    """Set `event` of `loop` from any thread (or from the loop itself); nothing happens once the loop is closed."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        event.set()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(event.set)
+
+
 class WebhookWorker:
-    def __init__(
-        self,
-        store: Store,
-        *,
-        url: str,
-        secret: str,
-        retry_base_seconds: float,
-        retry_max_seconds: float,
-        timeout_seconds: float,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    """Delivers the queued events to `config.webhook_url`, signed with `secret`, with `config`'s timeout and retries."""
+
+    def __init__(self, store: Store, config: EmulatorConfig, *, secret: str) -> None:
         self._store = store
-        self._transport = transport
-        self._url = url
+        self._config = config
         self._secret = secret
-        self._retry_base = retry_base_seconds
-        self._retry_max = retry_max_seconds
-        self._timeout = timeout_seconds
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
 
     def wake(self) -> None:
         """Safe to call from any thread: new work may be waiting."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
-            self._wake.set()
-        elif not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
+        set_threadsafe(self._loop, self._wake)
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
+        timeout, transport = self._config.webhook_timeout_seconds, self._config.webhook_transport
+        async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
             while True:
                 # Clear before looking, so a wake-up that arrives while we look is not lost.
                 self._wake.clear()
@@ -74,7 +69,7 @@ class WebhookWorker:
                     await self._attempt(client, delivery)
                 except Exception:  # a bug must not stop delivery for good; try again a little later
                     log.exception('webhook delivery %s failed unexpectedly', delivery.id)
-                    await self._wait(self._retry_max)
+                    await self._wait(self._config.retry_max_seconds)
 
     async def _wait(self, seconds: float | None) -> None:
         with contextlib.suppress(TimeoutError):
@@ -92,14 +87,14 @@ class WebhookWorker:
             'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
         }
         try:
-            response = await client.post(self._url, content=payload.encode(), headers=headers)
+            response = await client.post(self._config.webhook_url, content=payload.encode(), headers=headers)
             error = None if 200 <= response.status_code < 300 else f'HTTP {response.status_code}'
         except (httpx.HTTPError, OSError) as exc:
             error = f'{type(exc).__name__}: {exc}'
         if error is None:
             self._acknowledged(delivery, event)
             return
-        delay = min(self._retry_base * 2**delivery.attempts, self._retry_max)
+        delay = min(self._config.retry_base_seconds * 2**delivery.attempts, self._config.retry_max_seconds)
         self._store.delivery_failed(delivery.id, next_attempt_at=time.time() + delay, error=error)
         log.info('webhook %s for %s failed (%s); retrying in %.2fs', delivery.id, event['type'], error, delay)
 

@@ -45,7 +45,7 @@ async def bought(
 ):
     """An organization that went through checkout; returns (admin, checkout session id)."""
     admin = admin or await create_admin()
-    url = await services.billing.start_checkout(
+    url = await services.billing.checkouts.start_subscription(
         session=await session_of(admin), plan_id=plan, interval=interval, seats=seats
     )
     response = await pay(emulator_app, url)
@@ -57,5 +57,5 @@ async def bought(
 async def subscribed(services: Services, emulator_app, *, plan: str = 'flexible', seats: int = 2, **kwargs):
     """An organization with a live subscription in the mirror; returns its admin."""
     admin, session_id = await bought(services, emulator_app, plan=plan, seats=seats, **kwargs)
-    assert await services.billing.fulfill_checkout(session_id) == 'complete'
+    assert await services.billing.checkouts.fulfill(session_id) == 'complete'
     return admin

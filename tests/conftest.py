@@ -169,7 +169,7 @@ async def services(db: Settings, emulator_app):
     from services.container import Services
 
     built = Services.build(db, emulator_app=emulator_app)
-    await built.billing.sync_catalog()
+    await built.billing.prices.sync()
     return built
 
 

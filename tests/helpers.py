@@ -6,8 +6,9 @@ from nicegui import ui
 from nicegui.testing import User as UserSim
 
 from db.models import Role, User
-from services.auth import Session, hash_password, open_session
+from services.auth import Session, open_session
 from services.organizations import NewAdmin, create_organization_with_admin
+from services.passwords import hash_password
 
 PASSWORD = 'correct horse battery staple'
 

@@ -10,6 +10,7 @@ import pytest
 
 from db.models import BillingAccount, CheckoutFulfillment, StripeEvent, SubscriptionMirror
 from services.billing import webhooks
+from services.billing.mirror import seat_limit
 from services.container import Services
 from services.events import billing_changed
 from tests.billing_helpers import bought, deliver, events_of, pay, signed
@@ -78,20 +79,22 @@ async def test_a_handler_failing_midway_leaves_nothing_then_succeeds_on_retry(
 ) -> None:
     admin, _ = await bought(services, emulator_app)
     [completed] = await events_of(services, 'checkout.session.completed')
-    original = services.billing._fulfill_effects
+    from services import audit
 
-    async def fail_after_a_write(checkout, organization_id):
-        await original(checkout, organization_id)  # a real write (the account's revision) ...
-        raise RuntimeError('the database went away')  # ... and then the failure
+    original = audit.record_system
 
-    monkeypatch.setattr(services.billing, '_fulfill_effects', fail_after_a_write)
+    async def fail_after_a_write(**event):  # the fulfilment's last write: the revision has moved on before it
+        await original(**event)
+        raise RuntimeError('the database went away')
+
+    monkeypatch.setattr(audit, 'record_system', fail_after_a_write)
     assert (await deliver(services, completed)).status == 500
     assert not await SubscriptionMirror.exists(organization_id=admin.organization_id)
     assert not await CheckoutFulfillment.exists()
     assert (await BillingAccount.get(organization_id=admin.organization_id)).revision == 0
     assert (await StripeEvent.get(id=completed['id'])).processed_at is None
 
-    monkeypatch.setattr(services.billing, '_fulfill_effects', original)
+    monkeypatch.setattr(audit, 'record_system', original)
     assert (await deliver(services, completed)).status == 200  # Stripe's retry
     assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).status == 'active'
     assert (await BillingAccount.get(organization_id=admin.organization_id)).revision == 1
@@ -102,10 +105,10 @@ async def test_the_return_page_then_the_webhook_fulfil_once(services: Services, 
     admin, session_id = await bought(services, emulator_app)
     published: list[int] = []
     services.events.subscribe(billing_changed(admin.organization_id), lambda _: published.append(1))
-    assert await services.billing.fulfill_checkout(session_id, organization_id=admin.organization_id) == 'complete'
+    assert await services.billing.checkouts.fulfill(session_id, organization_id=admin.organization_id) == 'complete'
     [completed] = await events_of(services, 'checkout.session.completed')
     assert (await deliver(services, completed)).status == 200
-    assert await services.billing.fulfill_checkout(session_id, organization_id=admin.organization_id) == 'complete'
+    assert await services.billing.checkouts.fulfill(session_id, organization_id=admin.organization_id) == 'complete'
     assert await CheckoutFulfillment.filter(session_id=session_id).count() == 1
     assert (await BillingAccount.get(organization_id=admin.organization_id)).revision == 1  # effects ran once
     assert published  # open pages were told
@@ -115,29 +118,31 @@ async def test_the_return_page_refuses_another_organizations_session(services: S
     _, session_id = await bought(services, emulator_app)
     stranger = await create_admin('Stranger Org')
     with pytest.raises(Exception, match='another organization'):
-        await services.billing.fulfill_checkout(session_id, organization_id=stranger.organization_id)
+        await services.billing.checkouts.fulfill(session_id, organization_id=stranger.organization_id)
     assert not await SubscriptionMirror.exists(organization_id=stranger.organization_id)
 
 
 async def test_a_declined_card_creates_nothing(services: Services, emulator_app) -> None:
     admin = await create_admin()
-    url = await services.billing.start_checkout(
+    url = await services.billing.checkouts.start_subscription(
         session=await session_of(admin), plan_id='starter', interval='month', seats=1
     )
     response = await pay(emulator_app, url, card='4000 0000 0000 0002')
     assert response.status_code == 402 and 'Your card was declined.' in response.text
     assert (await services.billing.gateway.call('subscriptions', 'list', limit=10))['data'] == []
     session_id = urlsplit(url).path.rsplit('/', 1)[1]
-    assert await services.billing.fulfill_checkout(session_id) == 'open'
+    assert await services.billing.checkouts.fulfill(session_id) == 'open'
     assert not await SubscriptionMirror.exists()
 
 
 async def test_a_double_click_on_proceed_makes_one_checkout_session(services: Services) -> None:
     admin = await create_admin()
-    first = await services.billing.start_checkout(session=await session_of(admin), plan_id='flexible', interval='year',
-                                                  seats=5)  # fmt: skip
-    second = await services.billing.start_checkout(session=await session_of(admin), plan_id='flexible', interval='year',
-                                                   seats=5)  # fmt: skip
+    first = await services.billing.checkouts.start_subscription(
+        session=await session_of(admin), plan_id='flexible', interval='year', seats=5
+    )
+    second = await services.billing.checkouts.start_subscription(
+        session=await session_of(admin), plan_id='flexible', interval='year', seats=5
+    )
     assert first == second
     sessions = await services.billing.gateway.call('checkout.sessions', 'list', limit=10)
     assert len(sessions['data']) == 1
@@ -152,32 +157,29 @@ async def test_seats_below_the_enabled_users_or_outside_the_plan_are_refused(ser
     admin = await create_admin()
     await create_member(admin)
     with pytest.raises(ValidationFailed, match='at least 2 seats'):
-        await services.billing.start_checkout(
+        await services.billing.checkouts.start_subscription(
             session=await session_of(admin), plan_id='starter', interval='month', seats=1
         )
     with pytest.raises(ValidationFailed, match='at most 10 seats'):
-        await services.billing.start_checkout(
+        await services.billing.checkouts.start_subscription(
             session=await session_of(admin), plan_id='starter', interval='month', seats=11
         )
 
 
 async def test_seats_come_from_the_subscription_once_it_is_live(services: Services, emulator_app) -> None:
     admin, session_id = await bought(services, emulator_app, seats=7)
-    assert await services.users.seat_limit(admin.organization_id) == 3
-    await services.billing.fulfill_checkout(session_id)
-    assert await services.users.seat_limit(admin.organization_id) == 7
+    assert await seat_limit(admin.organization_id, trial_seats=services.settings.trial_seats) == 3
+    await services.billing.checkouts.fulfill(session_id)
+    assert await seat_limit(admin.organization_id, trial_seats=services.settings.trial_seats) == 7
 
 
 async def test_organization_edits_update_the_stripe_customer(services: Services, emulator_app) -> None:
-    from services.organizations import update_organization
-
     admin, _ = await bought(services, emulator_app)
     values = {'name': 'Renamed B.V.', 'billing_email': 'ap@renamed.example', 'address_line1': 'Dam 1',
               'postal_code': '1012 JS', 'city': 'Amsterdam', 'country': 'NL', 'tax_id': 'NL123456789B01'}  # fmt: skip
-    saved = await update_organization(
+    await services.organizations.update(
         session=await session_of(admin), organization_id=admin.organization_id, values=values
     )
-    await services.billing.update_customer(saved)
     account = await BillingAccount.get(organization_id=admin.organization_id)
     customer = await services.billing.gateway.call('customers', 'retrieve', account.stripe_customer_id)
     assert (customer['name'], customer['email']) == ('Renamed B.V.', 'ap@renamed.example')
@@ -187,7 +189,7 @@ async def test_organization_edits_update_the_stripe_customer(services: Services,
 
 async def test_every_handled_event_type_delivered_twice_changes_the_mirror_once(services: Services, emulator_app):
     admin, _ = await bought(services, emulator_app)
-    await services.manager.payment_methods(session=await session_of(admin))
+    await services.billing.payment_methods.cards(session=await session_of(admin))
     kinds = ['payment_method.attached', 'customer.subscription.updated', 'invoice.paid', 'checkout.session.completed']
     for kind in kinds:
         for event in await events_of(services, kind):
@@ -201,7 +203,7 @@ async def test_every_handled_event_type_delivered_twice_changes_the_mirror_once(
 async def test_a_checkout_made_outside_portico_is_acknowledged_and_ignored(services: Services, emulator_app) -> None:
     gateway = services.billing.gateway
     customer = await gateway.call('customers', 'create', name='Someone else')
-    price = await services.billing.price_id('portico_starter_monthly')
+    price = await services.billing.prices.price_id('portico_starter_monthly')
     checkout = await gateway.call('checkout.sessions', 'create', mode='subscription', customer=customer['id'],
                                   line_items=[{'price': price, 'quantity': 1}],
                                   success_url='https://elsewhere.example/ok')  # fmt: skip

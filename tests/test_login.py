@@ -8,8 +8,9 @@ from nicegui.testing import User as UserSim
 
 from db.models import LoginThrottle, Organization, Role, User
 from services import auth
-from services.auth import LOCKED_OUT, LOGIN_FAILED, now
+from services.auth import LOCKED_OUT, LOGIN_FAILED
 from services.errors import RateLimited, ValidationFailed
+from services.moments import now
 from tests.helpers import PASSWORD, click, create_admin, create_member, log_in, log_out
 
 

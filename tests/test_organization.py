@@ -5,8 +5,8 @@ from nicegui import ui
 from nicegui.testing import User as UserSim
 
 from db.models import AuditEvent, Organization
+from services.container import Services
 from services.errors import PermissionDenied, ValidationFailed
-from services.organizations import get_organization, update_organization
 from tests.helpers import click, create_admin, log_in, session_of
 
 VALID = {
@@ -80,12 +80,12 @@ async def test_invalid_input_is_shown_at_its_field_and_nothing_is_saved(
     assert (unchanged.name, unchanged.city, unchanged.billing_email) == ('Acme Corp', '', admin.email)
 
 
-async def test_admin_of_one_organization_cannot_read_or_change_another(db) -> None:
+async def test_admin_of_one_organization_cannot_read_or_change_another(services: Services) -> None:
     admin_a = await create_admin('Org A')
     admin_b = await create_admin('Org B')
-    assert (await get_organization(session=await session_of(admin_a))).name == 'Org A'
+    assert (await services.organizations.get(session=await session_of(admin_a))).name == 'Org A'
     with pytest.raises(PermissionDenied):
-        await update_organization(
+        await services.organizations.update(
             session=await session_of(admin_a), organization_id=admin_b.organization_id, values=VALID
         )
     assert (await Organization.get(id=admin_b.organization_id)).name == 'Org B'
@@ -99,18 +99,18 @@ async def test_a_page_of_organization_a_shows_nothing_of_b(user: UserSim) -> Non
     await user.should_not_see('Org Beta')
 
 
-async def test_valid_values_are_cleaned_and_saved(db) -> None:
+async def test_valid_values_are_cleaned_and_saved(services: Services) -> None:
     admin = await create_admin()
-    saved = await update_organization(
+    saved = await services.organizations.update(
         session=await session_of(admin), organization_id=admin.organization_id, values=VALID
     )
     assert saved.tax_id == 'NL123456789B01' and saved.billing_email == 'billing@acme.example'
 
 
-async def test_all_errors_are_reported_together(db) -> None:
+async def test_all_errors_are_reported_together(services: Services) -> None:
     admin = await create_admin()
     with pytest.raises(ValidationFailed) as failure:
-        await update_organization(
+        await services.organizations.update(
             session=await session_of(admin),
             organization_id=admin.organization_id,
             values={**VALID, 'name': '', 'billing_email': 'x', 'tax_id': '!'},
@@ -118,11 +118,11 @@ async def test_all_errors_are_reported_together(db) -> None:
     assert set(failure.value.errors) == {'name', 'billing_email', 'tax_id'}
 
 
-async def test_a_country_outside_iso_3166_is_refused(db) -> None:
+async def test_a_country_outside_iso_3166_is_refused(services: Services) -> None:
     # The form's select only offers ISO 3166 countries; a crafted websocket message reaches the service directly.
     admin = await create_admin()
     with pytest.raises(ValidationFailed) as failure:
-        await update_organization(
+        await services.organizations.update(
             session=await session_of(admin), organization_id=admin.organization_id, values={**VALID, 'country': 'XX'}
         )
     assert failure.value.errors == {'country': 'Choose a country from the list.'}

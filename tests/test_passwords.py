@@ -8,8 +8,9 @@ import pytest
 from nicegui.testing import User as UserSim
 
 from db.models import OutboxMail, PasswordToken, User
-from services.auth import issue_password_token, now, retire_older_tokens, set_password_with_token, valid_token
 from services.errors import ValidationFailed
+from services.moments import now
+from services.passwords import issue_password_token, retire_older_tokens, set_password_with_token, valid_token
 from tests.conftest import Inbox
 from tests.helpers import PASSWORD, click, create_admin, log_in
 

@@ -24,14 +24,21 @@ from db.models import (
     TokenLedgerEntry,
     User,
 )
-from services import organizations
 from services.auth import Session
-from services.billing import Billing
-from services.billing.manage import BillingManager
+from services.billing.catalog import CatalogSync
+from services.billing.checkout import Checkouts
+from services.billing.customers import Customers
+from services.billing.invoices import Invoices
+from services.billing.payment_methods import PaymentMethods
+from services.billing.resync import Resync
+from services.billing.subscriptions import Subscriptions
+from services.billing.tokens import Tokens
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied, ServiceError
+from services.forms import UserForm
+from services.organizations import Organizations
 from services.users import UserDirectory, UserQuery
-from tests.billing_helpers import subscribed
+from tests.billing_helpers import bought
 from tests.helpers import create_admin, create_member, session_of
 
 ALPHA = 'Alpha Confidential Org'
@@ -42,115 +49,110 @@ class World:
     services: Services
     member_a: User  # a member of organization A, the target of user actions
     card_a: str  # a card of organization A's customer
+    checkout_a: str  # a completed Checkout session of organization A
 
 
 Action = Callable[[World, Session | None], Awaitable[object]]
 
 
-def _users(method: str, /, **args) -> Action:
-    return lambda w, session: getattr(w.services.users, method)(session=session, **args)
+def _bound(capability: str, method: str, /, **args) -> Action:
+    """`capability.method(session=…, **args)`, the capability found as the pages find it (services.for_session)."""
+
+    def call(w: World, session: Session | None):
+        caller = w.services.for_session(lambda: session)
+        return getattr(getattr(caller, capability), method)(**args)
+
+    return call
 
 
-def _billing(method: str, /, **args) -> Action:
-    return lambda w, session: getattr(w.services.billing, method)(session=session, **args)
+def _on_member(capability: str, method: str, /, **args) -> Action:
+    """The same, about organization A's member."""
+    return lambda w, session: _bound(capability, method, user_id=w.member_a.id, **args)(w, session)
 
 
-def _manager(method: str, /, **args) -> Action:
-    return lambda w, session: getattr(w.services.manager, method)(session=session, **args)
+def _on_card(capability: str, method: str, /, **args) -> Action:
+    """The same, about organization A's card."""
+    return lambda w, session: _bound(capability, method, card_id=w.card_a, **args)(w, session)
 
 
 # name -> (the call, whether it names an object of organization A: then A's other-organization admin is refused;
 # otherwise the call can only ever be about the caller's own organization, and must neither touch nor show A's).
 ACTIONS: dict[str, tuple[Action, bool]] = {
-    'UserDirectory.page': (_users('page', query=UserQuery()), False),
-    'UserDirectory.add': (_users('add', name='Intruder', email='intruder@example.com', role='admin'), False),
-    'UserDirectory.edit': (
-        lambda w, s: w.services.users.edit(
-            session=s, user_id=w.member_a.id, name='X', email='x@example.com', role='admin'
-        ),  # fmt: skip
+    'UserDirectory.page': (_bound('users', 'page', query=UserQuery()), False),
+    'UserDirectory.add': (_bound('users', 'add', form=UserForm('Intruder', 'intruder@example.com', 'admin')), False),
+    'UserDirectory.edit': (_on_member('users', 'edit', form=UserForm('X', 'x@example.com', 'admin')), True),
+    'UserDirectory.set_enabled': (_on_member('users', 'set_enabled', enabled=False), True),
+    'UserDirectory.delete': (_on_member('users', 'delete'), True),
+    'UserDirectory.resend_password_email': (_on_member('users', 'resend_password_email'), True),
+    'Organizations.get': (_bound('organizations', 'get'), False),
+    'Organizations.activity': (_bound('organizations', 'activity'), False),
+    'Organizations.update': (
+        lambda w, s: _bound(
+            'organizations', 'update', organization_id=w.member_a.organization_id, values={'name': 'Taken over'}
+        )(w, s),
         True,
-    ),
-    'UserDirectory.set_enabled': (
-        lambda w, s: w.services.users.set_enabled(session=s, user_id=w.member_a.id, enabled=False),
-        True,
-    ),
-    'UserDirectory.delete': (lambda w, s: w.services.users.delete(session=s, user_id=w.member_a.id), True),
-    'UserDirectory.resend_password_email': (
-        lambda w, s: w.services.users.resend_password_email(session=s, user_id=w.member_a.id),
-        True,
-    ),
-    'Billing.overview': (_billing('overview'), False),
-    'Billing.start_checkout': (_billing('start_checkout', plan_id='starter', interval='month', seats=1), False),
-    'Billing.resync': (_billing('resync'), False),
-    'BillingManager.preview_change': (
-        _manager('preview_change', plan_id='professional', interval='year', seats=3),
+    ),  # fmt: skip
+    'Subscriptions.overview': (_bound('subscriptions', 'overview'), False),
+    'Resync.resync': (_bound('resync', 'resync'), False),
+    'Subscriptions.preview_change': (
+        _bound('subscriptions', 'preview_change', plan_id='professional', interval='year', seats=3),
         False,
     ),
-    'BillingManager.apply_change': (_manager('apply_change', plan_id='professional', interval='year', seats=3), False),
-    'BillingManager.preview_add_seats': (_manager('preview_add_seats', seats_to_add=2), False),
-    'BillingManager.add_seats': (_manager('add_seats', seats_to_add=2), False),
-    'BillingManager.cancel': (_manager('cancel', reason='intruder'), False),
-    'BillingManager.remove_cancellation': (_manager('remove_cancellation'), False),
-    'BillingManager.start_token_checkout': (_manager('start_token_checkout', packs=1), False),
-    'BillingManager.token_history': (_manager('token_history'), False),
-    'BillingManager.payment_methods': (_manager('payment_methods'), False),
-    'BillingManager.add_payment_method': (_manager('add_payment_method'), False),
-    'BillingManager.update_payment_method': (
-        lambda w, s: w.services.manager.update_payment_method(
-            session=s, card_id=w.card_a, values={'exp_month': 1, 'exp_year': 2040, 'name': 'Intruder'}
-        ),
+    'Subscriptions.apply_change': (
+        _bound('subscriptions', 'apply_change', plan_id='professional', interval='year', seats=3),
+        False,
+    ),
+    'Subscriptions.preview_add_seats': (_bound('subscriptions', 'preview_add_seats', seats_to_add=2), False),
+    'Subscriptions.add_seats': (_bound('subscriptions', 'add_seats', seats_to_add=2), False),
+    'Subscriptions.cancel': (_bound('subscriptions', 'cancel', reason='intruder'), False),
+    'Subscriptions.remove_cancellation': (_bound('subscriptions', 'remove_cancellation'), False),
+    'Checkouts.start_subscription': (
+        _bound('checkouts', 'start_subscription', plan_id='starter', interval='month', seats=1),
+        False,
+    ),
+    'Checkouts.fulfill_for_caller': (
+        lambda w, s: _bound('checkouts', 'fulfill_for_caller', checkout_session_id=w.checkout_a)(w, s),
         True,
     ),
-    'BillingManager.make_default': (lambda w, s: w.services.manager.make_default(session=s, card_id=w.card_a), True),
-    'BillingManager.remove_payment_method': (
-        lambda w, s: w.services.manager.remove_payment_method(session=s, card_id=w.card_a),
+    'Tokens.start_checkout': (_bound('tokens', 'start_checkout', packs=1), False),
+    'Tokens.history': (_bound('tokens', 'history'), False),
+    'PaymentMethods.cards': (_bound('payment_methods', 'cards'), False),
+    'PaymentMethods.add': (_bound('payment_methods', 'add'), False),
+    'PaymentMethods.update': (
+        _on_card('payment_methods', 'update', values={'exp_month': 1, 'exp_year': 2040, 'name': 'Intruder'}),
         True,
     ),
-    'BillingManager.invoices': (_manager('invoices'), False),
-    'organizations.get_organization': (lambda w, s: organizations.get_organization(session=s), False),
-    'organizations.activity': (lambda w, s: organizations.activity(session=s), False),
-    'organizations.update_organization': (
-        lambda w, s: organizations.update_organization(
-            session=s, organization_id=w.member_a.organization_id, values={'name': 'Taken over'}
-        ),
-        True,
-    ),
+    'PaymentMethods.make_default': (_on_card('payment_methods', 'make_default'), True),
+    'PaymentMethods.remove': (_on_card('payment_methods', 'remove'), True),
+    'Invoices.page': (_bound('invoices', 'page'), False),
 }
+
+CAPABILITIES = (UserDirectory, Organizations, CatalogSync, Customers, Checkouts, Subscriptions, Resync,
+                PaymentMethods, Invoices, Tokens)  # fmt: skip
 
 # Public methods that take no session: no page calls them with an admin's input, or they act for Stripe.
 SYSTEM_ONLY = {
-    'UserDirectory.seat_limit': 'a count, for the rules inside the services',
-    'UserDirectory.seats_in_use': 'a count, for the rules inside the services',
-    'Billing.exclusive': 'the per-organization lock',
-    'Billing.trial_days_left': 'arithmetic on an organization the caller already holds',
-    'Billing.sync_catalog': 'start-up and `stripe-sync`: the plan catalog, no organization',
-    'Billing.price_id': 'the catalog',
-    'Billing.ensure_customer': 'called by the checkout actions after their own check',
-    'Billing.update_customer': 'called after update_organization succeeded for the same organization',
-    'Billing.customer_changed': 'webhooks (signed by Stripe)',
-    'Billing.open_checkout': 'called by the checkout actions after their own check',
-    'Billing.fulfill_checkout': 'webhooks and the return page: only a paid checkout of that same organization',
-    'Billing.sync_subscription': 'webhooks (signed by Stripe)',
-    'Billing.resync_organization': 'start-up and Billing.resync',
-    'Billing.resync_all': 'start-up',
-    'Billing.checkout_payment_failed': 'webhooks (signed by Stripe): a delayed payment of that checkout failed',
-    'Billing.charge_reversed': 'webhooks (signed by Stripe): a refund or a dispute of that charge',
+    'CatalogSync.sync': 'start-up and `stripe-sync`: the plan catalog, no organization',
+    'CatalogSync.price_id': 'the catalog',
+    'Customers.ensure': 'called by the checkout actions after their own check',
+    'Customers.update': 'called by Organizations.update for the organization it just saved',
+    'Customers.changed': 'webhooks (signed by Stripe)',
+    'Checkouts.open': 'called by the checkout actions after their own check',
+    'Checkouts.fulfill': "webhooks, and fulfill_for_caller for the caller's own organization",
+    'Checkouts.payment_failed': 'webhooks (signed by Stripe): a delayed payment of that checkout failed',
+    'Subscriptions.trial_days_left': 'arithmetic on an organization the caller already holds',
+    'Resync.sync': 'webhooks (signed by Stripe)',
+    'Resync.resync_organization': 'start-up and Resync.resync',
+    'Resync.resync_all': 'start-up',
+    'Tokens.charge_reversed': 'webhooks (signed by Stripe): a refund or a dispute of that charge',
 }
 
 CALLERS = ['anonymous', 'member', 'disabled admin', 'admin of another organization', 'stale session epoch']
 
 
 def _public_methods() -> set[str]:
-    found = set()
-    for cls in (UserDirectory, Billing, BillingManager):
-        for name, _function in inspect.getmembers(cls, inspect.isfunction):
-            if not name.startswith('_'):
-                found.add(f'{cls.__name__}.{name}')
-    for name, member in inspect.getmembers(organizations, inspect.iscoroutinefunction):
-        if not name.startswith('_') and member.__module__ == organizations.__name__:
-            if 'session' in inspect.signature(member).parameters:
-                found.add(f'organizations.{name}')
-    return found
+    return {f'{cls.__name__}.{name}' for cls in CAPABILITIES for name, _ in inspect.getmembers(cls, inspect.isfunction)
+            if not name.startswith('_')}  # fmt: skip
 
 
 def test_every_public_service_method_is_in_the_table() -> None:
@@ -158,19 +160,23 @@ def test_every_public_service_method_is_in_the_table() -> None:
     missing = public - set(ACTIONS) - set(SYSTEM_ONLY)
     assert not missing, f'add these to ACTIONS (or SYSTEM_ONLY, with the reason): {sorted(missing)}'
     assert not (set(ACTIONS) | set(SYSTEM_ONLY)) - public, 'the table names methods that no longer exist'
+    by_name = {cls.__name__: cls for cls in CAPABILITIES}
     for name in ACTIONS:  # every action of the table does take the caller's session
         owner, method = name.split('.')
-        function = getattr(organizations if owner == 'organizations' else globals()[owner], method)
-        assert 'session' in inspect.signature(function).parameters, name
+        assert 'session' in inspect.signature(getattr(by_name[owner], method)).parameters, name
+    for name in SYSTEM_ONLY:
+        owner, method = name.split('.')
+        assert 'session' not in inspect.signature(getattr(by_name[owner], method)).parameters, name
 
 
 @pytest.fixture
 async def world(services: Services, emulator_app) -> World:
     admin_a = await create_admin(ALPHA, email='boss@alpha-confidential.example.com')
-    await subscribed(services, emulator_app, admin=admin_a, plan='flexible', seats=5)
+    _, checkout_a = await bought(services, emulator_app, admin=admin_a, plan='flexible', seats=5)
+    await services.billing.checkouts.fulfill(checkout_a)
     member_a = await create_member(admin_a, name='Alpha Secret Member', email='secret@alpha-confidential.example.com')
-    [card] = await services.manager.payment_methods(session=await session_of(admin_a))
-    return World(services=services, member_a=member_a, card_a=card.id)
+    [card] = await services.billing.payment_methods.cards(session=await session_of(admin_a))
+    return World(services=services, member_a=member_a, card_a=card.id, checkout_a=checkout_a)
 
 
 async def _caller(kind: str, world: World) -> Session | None:

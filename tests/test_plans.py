@@ -251,7 +251,7 @@ async def _prices(services) -> list[dict]:
 
 async def test_a_second_sync_changes_nothing(services) -> None:
     before = await _prices(services)
-    assert await services.billing.sync_catalog() == []
+    assert await services.billing.prices.sync() == []
     after = await _prices(services)
 
     assert sorted(price['id'] for price in after) == sorted(price['id'] for price in before)
@@ -276,24 +276,26 @@ async def test_a_second_sync_changes_nothing(services) -> None:
     assert all(product['active'] for product in products)
     assert all(price['product'] == f'portico_{price["metadata"]["portico_plan"]}' for price in active)
 
-    assert await services.billing.price_id('portico_flexible_monthly') == by_key['portico_flexible_monthly']['id']
+    assert (
+        await services.billing.prices.price_id('portico_flexible_monthly') == by_key['portico_flexible_monthly']['id']
+    )
 
 
 async def test_a_changed_price_replaces_the_old_one_under_its_lookup_key(services) -> None:
-    from services.billing import Billing
+    from services.billing.catalog import CatalogSync
 
     gateway = services.billing.gateway
     old = (await gateway.call('prices', 'list', lookup_keys=['portico_flexible_monthly'], limit=1))['data'][0]
     assert old['unit_amount'] == 1000
 
     catalog = services.billing.catalog
-    flexible = dataclasses.replace(catalog.get('flexible'), monthly_price=1500)
+    flexible = _with_monthly(catalog.get('flexible'), 1500)
     changed = dataclasses.replace(
         catalog, plans=tuple(flexible if plan.id == 'flexible' else plan for plan in catalog.plans)
     )
-    billing = Billing(settings=services.settings, catalog=changed, gateway=gateway, events=services.events)
+    billing = CatalogSync(catalog=changed, gateway=gateway)
 
-    assert await billing.sync_catalog() == ['replaced price portico_flexible_monthly ($15.00)']
+    assert await billing.sync() == ['replaced price portico_flexible_monthly ($15.00)']
 
     current = (await gateway.call('prices', 'list', lookup_keys=['portico_flexible_monthly'], limit=10))['data']
     assert len(current) == 1
@@ -307,41 +309,39 @@ async def test_a_changed_price_replaces_the_old_one_under_its_lookup_key(service
     prices = await _prices(services)
     assert len(prices) == 8 and len([price for price in prices if price['active']]) == 7
 
-    assert await billing.sync_catalog() == []
+    assert await billing.sync() == []
     again = await _prices(services)
     assert sorted(price['id'] for price in again) == sorted(price['id'] for price in prices)
 
 
 async def test_changing_a_price_back_makes_the_old_amount_sellable_again(services) -> None:
-    from services.billing import Billing
+    from services.billing.catalog import CatalogSync
 
     catalog = services.billing.catalog
 
-    def billing_with(monthly: int) -> Billing:
-        flexible = dataclasses.replace(catalog.get('flexible'), monthly_price=monthly)
+    def billing_with(monthly: int) -> 'CatalogSync':
+        flexible = _with_monthly(catalog.get('flexible'), monthly)
         changed = Catalog(plans=tuple(flexible if plan.id == 'flexible' else plan for plan in catalog.plans))
-        return Billing(settings=services.settings, catalog=changed, gateway=services.billing.gateway,
-                       events=services.events)  # fmt: skip
+        return CatalogSync(catalog=changed, gateway=services.billing.gateway)
 
-    assert await billing_with(1500).sync_catalog() == ['replaced price portico_flexible_monthly ($15.00)']
-    assert await billing_with(1000).sync_catalog() == ['replaced price portico_flexible_monthly ($10.00)']
+    assert await billing_with(1500).sync() == ['replaced price portico_flexible_monthly ($15.00)']
+    assert await billing_with(1000).sync() == ['replaced price portico_flexible_monthly ($10.00)']
     found = await services.billing.gateway.call('prices', 'list', lookup_keys=['portico_flexible_monthly'], limit=1)
     assert [(price['unit_amount'], price['active']) for price in found['data']] == [(1000, True)]
-    assert await billing_with(1000).sync_catalog() == []
+    assert await billing_with(1000).sync() == []
 
 
 async def test_a_changed_product_name_is_updated(services) -> None:
-    from services.billing import Billing
+    from services.billing.catalog import CatalogSync
 
     catalog = services.billing.catalog
     renamed = dataclasses.replace(catalog.get('starter'), name='Starter Plus')
     changed = Catalog(plans=tuple(renamed if plan.id == 'starter' else plan for plan in catalog.plans))
-    billing = Billing(settings=services.settings, catalog=changed, gateway=services.billing.gateway,
-                      events=services.events)  # fmt: skip
-    assert await billing.sync_catalog() == ['updated product portico_starter']
+    billing = CatalogSync(catalog=changed, gateway=services.billing.gateway)
+    assert await billing.sync() == ['updated product portico_starter']
     product = await services.billing.gateway.call('products', 'retrieve', 'portico_starter')
     assert product['name'] == 'Starter Plus'
-    assert await billing.sync_catalog() == []
+    assert await billing.sync() == []
 
 
 # ----- the command line -------------------------------------------------------------------------------------
@@ -391,3 +391,9 @@ def test_stripe_sync_creates_the_catalog_once_then_reports_it_up_to_date() -> No
 def test_odd_values_get_the_one_line_error_too(tmp_path, body: str, message: str) -> None:
     with pytest.raises(PlanCatalogError, match=message):
         load_catalog(write(tmp_path, body))
+
+
+def _with_monthly(plan, amount: int):
+    from services.plans import Interval
+
+    return dataclasses.replace(plan, prices={**plan.prices, Interval.MONTH: amount})

@@ -16,22 +16,22 @@ import pytest
 from nicegui.testing import User as UserSim
 
 from db.models import LoginSession, LoginThrottle, OutboxMail, PasswordToken, RateHit, User
-from services import auth
+from services import auth, passwords
 from services.auth import (
     ADDRESS_LOCKED_OUT,
     MAX_FAILED_LOGINS_PER_ADDRESS,
     authenticate,
     load_user,
-    now,
     open_session,
-    send_reset_link,
     touch_session,
-    valid_token,
 )
 from services.container import Services
 from services.demo import RealUsersPresent, seed_demo
 from services.errors import NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
+from services.forms import UserForm
 from services.mail import Mailer
+from services.moments import now
+from services.passwords import send_reset_link, valid_token
 from services.settings import Settings, SettingsError
 from tests.conftest import ROOT, Inbox, LiveServer, free_port
 from tests.helpers import PASSWORD, click, create_admin, create_member, log_in, random_email, session_of
@@ -71,7 +71,7 @@ async def test_an_invitation_and_a_reset_without_smtp_leave_no_token_in_the_log_
 async def test_password_link_prints_a_working_link_and_refuses_unknown_or_disabled_users(db: Settings) -> None:
     admin = await create_admin('Shell Org')
     member = await create_member(admin)
-    pending = await auth.issue_password_token(member, purpose='invite', ttl=auth.INVITE_LINK_TTL)
+    pending = await passwords.issue_password_token(member, purpose='invite', ttl=passwords.INVITE_LINK_TTL)
     result = _cli(db, 'password-link', member.email.upper())
     assert result.returncode == 0, result.stderr
     link = result.stdout.strip()
@@ -81,10 +81,10 @@ async def test_password_link_prints_a_working_link_and_refuses_unknown_or_disabl
     refused = _cli(db, 'password-link', 'nobody@example.com')
     assert refused.returncode == 2 and refused.stderr.count('\n') == 1 and 'No user' in refused.stderr
     with pytest.raises(ValidationFailed, match='No user'):
-        await auth.operator_link(email='not an email', base_url=db.base_url)
+        await passwords.operator_link(email='not an email', base_url=db.base_url)
     await User.filter(id=member.id).update(is_enabled=False)
     with pytest.raises(PermissionDenied, match='disabled'):
-        await auth.operator_link(email=member.email, base_url=db.base_url)
+        await passwords.operator_link(email=member.email, base_url=db.base_url)
 
 
 async def test_a_reset_request_answers_before_the_mail_is_sent(slow_smtp: Inbox, user: UserSim) -> None:
@@ -104,19 +104,19 @@ async def test_reset_requests_are_limited_per_email_and_per_address(db: Settings
     admin = await create_admin()
     for _ in range(5):
         await send_reset_link(email=admin.email, client_address='198.51.100.1', mailer=mailer, base_url=db.base_url)
-    assert len(smtp.messages) == auth.MAX_RESETS_PER_EMAIL
+    assert len(smtp.messages) == passwords.MAX_RESETS_PER_EMAIL
     assert sum('password reset refused' in record.getMessage() for record in caplog.records) == 2
-    for number in range(auth.MAX_RESETS_PER_ADDRESS + 5):  # a flood of addresses from one client
+    for number in range(passwords.MAX_RESETS_PER_ADDRESS + 5):  # a flood of addresses from one client
         await send_reset_link(email=f'x{number}@example.com', client_address='198.51.100.2', mailer=mailer,
                               base_url=db.base_url)  # fmt: skip
     counted = await RateHit.filter(scope='reset-address', key='198.51.100.2').count()
-    assert counted == auth.MAX_RESETS_PER_ADDRESS
+    assert counted == passwords.MAX_RESETS_PER_ADDRESS
 
 
 async def test_a_reset_never_voids_a_pending_link_it_did_not_replace_with_a_sent_one(db: Settings, smtp) -> None:
     admin = await create_admin()
     member = await create_member(admin)
-    invitation = await auth.issue_password_token(member, purpose='invite', ttl=auth.INVITE_LINK_TTL)
+    invitation = await passwords.issue_password_token(member, purpose='invite', ttl=passwords.INVITE_LINK_TTL)
     broken = Mailer(replace(db, smtp_host='127.0.0.1', smtp_port=free_port()))  # nothing listens there
     with pytest.raises(OSError):
         await send_reset_link(email=member.email, client_address='', mailer=broken, base_url=db.base_url)
@@ -157,7 +157,7 @@ async def test_right_passwords_give_their_address_attempt_back(db: Settings) -> 
 
 async def test_no_more_password_hashes_run_at_once_than_there_are_cores(db: Settings, monkeypatch) -> None:
     running, most = 0, 0
-    verify = auth._passwords.verify
+    verify = passwords._passwords.verify
 
     def counting_verify(*args):
         nonlocal running, most
@@ -168,9 +168,9 @@ async def test_no_more_password_hashes_run_at_once_than_there_are_cores(db: Sett
         finally:
             running -= 1
 
-    monkeypatch.setattr(auth._passwords, 'verify', counting_verify)
+    monkeypatch.setattr(passwords._passwords, 'verify', counting_verify)
     await asyncio.gather(*(authenticate(email=random_email(), password='x') for _ in range(12)), return_exceptions=True)
-    assert most == min(12, auth.HASHING_SLOTS), most
+    assert most == min(12, passwords.HASHING_SLOTS), most
 
 
 async def test_counts_whose_window_is_over_are_removed(db: Settings) -> None:
@@ -244,10 +244,12 @@ async def test_logout_is_a_post_with_the_pages_token_and_ends_the_session(user: 
 async def test_names_refuse_control_characters_and_direction_overrides(services: Services, name: str) -> None:
     admin = await create_admin()
     with pytest.raises(ValidationFailed, match='control characters or text-direction overrides'):
-        await services.users.add(session=await session_of(admin), name=name, email='n@example.com', role='member')
+        await services.users.add(
+            session=await session_of(admin), form=UserForm(name=name, email='n@example.com', role='member')
+        )
     assert not await User.exists(email='n@example.com')
-    assert (await services.users.add(session=await session_of(admin), name='Zoë Ünïcode-Łódź 李', email='z@example.com',
-                                     role='member')).user.name == 'Zoë Ünïcode-Łódź 李'  # fmt: skip
+    unicode = UserForm(name='Zoë Ünïcode-Łódź 李', email='z@example.com', role='member')
+    assert (await services.users.add(session=await session_of(admin), form=unicode)).user.name == 'Zoë Ünïcode-Łódź 李'
 
 
 async def test_every_response_carries_the_security_headers(user: UserSim) -> None:
@@ -406,9 +408,9 @@ async def test_a_cardholder_name_refuses_direction_overrides_too(services: Servi
 
     admin = await subscribed(services, emulator_app, plan='starter', seats=1)
     me = await session_of(admin)
-    [card] = await services.manager.payment_methods(session=me)
+    [card] = await services.billing.payment_methods.cards(session=me)
     values = {'exp_month': 12, 'exp_year': card.exp_year, 'name': 'Pat \u202eyaP'}
     with pytest.raises(ValidationFailed) as refused:
-        await services.manager.update_payment_method(session=me, card_id=card.id, values=values)
+        await services.billing.payment_methods.update(session=me, card_id=card.id, values=values)
     assert 'text-direction overrides' in refused.value.errors['name']
-    assert (await services.manager.payment_methods(session=me))[0].name == card.name
+    assert (await services.billing.payment_methods.cards(session=me))[0].name == card.name

@@ -48,10 +48,10 @@ async def subscribe_behind_the_portals_back(organization_id: int, seats: int = 4
     """As if someone subscribed in Stripe's dashboard: only the webhook tells Portico."""
     client = emulator_client()
     services = running_services()
-    account = await services.billing.ensure_customer(await _organization(organization_id))
+    account = await services.billing.customers.ensure(await _organization(organization_id))
     pm = await client.v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': 'tok_visa'}})
     await client.v1.payment_methods.attach_async(pm.id, params={'customer': account.stripe_customer_id})
-    price = await services.billing.price_id('portico_professional_monthly')
+    price = await services.billing.prices.price_id('portico_professional_monthly')
     await client.v1.subscriptions.create_async(
         params={
             'customer': account.stripe_customer_id,
@@ -113,13 +113,13 @@ async def test_resync_rebuilds_the_mirror_and_reports_what_differed(user: UserSi
     services = running_services()
     from tests.helpers import session_of
 
-    differences = await services.billing.resync(session=await session_of(admin))
+    differences = await services.billing.resync.resync(session=await session_of(admin))
     assert differences == ['seats: 9 → 4']
     assert (await SubscriptionMirror.get(organization_id=admin.organization_id)).seats == 4
 
 
 async def test_resync_with_stripe_from_the_cogwheel_menu_and_at_start_up(user: UserSim) -> None:
-    from main import catch_up_with_stripe
+    from pages.server import catch_up_with_stripe
 
     admin = await create_admin()
     await log_in(user, admin.email)
@@ -169,7 +169,7 @@ async def test_two_open_pages_follow_a_token_purchase_and_the_end_of_the_subscri
     other = create_user()
     await log_in(other, colleague.email)
     await subscribe_behind_the_portals_back(admin.organization_id, seats=4)
-    price = await running_services().billing.price_id('portico_flexible_monthly')
+    price = await running_services().billing.prices.price_id('portico_flexible_monthly')
     subscription = (await emulator_client().v1.subscriptions.list_async()).data[0]
     await emulator_client().v1.subscriptions.update_async(
         subscription.id, params={'items': [{'id': subscription['items'].data[0].id, 'price': price}]}
@@ -178,7 +178,7 @@ async def test_two_open_pages_follow_a_token_purchase_and_the_end_of_the_subscri
         await page.should_see('Flexible', retries=60)
         await page.should_see('+ Add tokens', retries=20)
     services = running_services()
-    url = await services.manager.start_token_checkout(session=await session_of(admin), packs=2)
+    url = await services.billing.tokens.start_checkout(session=await session_of(admin), packs=2)
     response = await pay(_mount().app, url)
     assert response.status_code == 303, response.text
     for page in (user, other):  # the webhook lands; nobody reloads

@@ -43,7 +43,7 @@ async def billing(db: Settings):
     )  # fmt: skip
     emulator_app = create_app(config)
     services = holder['services'] = Services.build(db, emulator_app=emulator_app)
-    await services.billing.sync_catalog()
+    await services.billing.prices.sync()
     emulator = emulator_app.state.emulator
     await emulator.start()
     yield services, emulator_app
@@ -52,7 +52,7 @@ async def billing(db: Settings):
 
 
 async def buy_tokens(services: Services, emulator_app, admin, *, packs: int, iban: str | None = None) -> str:
-    url = await services.manager.start_token_checkout(session=await session_of(admin), packs=packs)
+    url = await services.billing.tokens.start_checkout(session=await session_of(admin), packs=packs)
     if iban is None:
         response = await pay(emulator_app, url)
     else:
@@ -89,7 +89,7 @@ async def test_a_bank_debit_is_credited_when_it_settles_and_once(billing) -> Non
     session_id = await buy_tokens(services, emulator_app, admin, packs=2, iban=SETTLES)
     checkout = await services.billing.gateway.call('checkout.sessions', 'retrieve', session_id)
     assert (checkout['status'], checkout['payment_status']) == ('complete', 'unpaid')
-    assert await services.billing.fulfill_checkout(session_id) == 'complete'  # the return page, too early
+    assert await services.billing.checkouts.fulfill(session_id) == 'complete'  # the return page, too early
     assert await balance(admin) == 0 and await ledger(admin) == [('pending', 0)]
 
     await settled(emulator_app, checkout['payment_intent'])
@@ -98,7 +98,7 @@ async def test_a_bank_debit_is_credited_when_it_settles_and_once(billing) -> Non
     [succeeded] = [event for event in await _events(services, 'checkout.session.async_payment_succeeded')]
     emulator_app.state.emulator.replay(succeeded['id'])  # Stripe may deliver it twice
     await emulator_app.state.emulator.drain()
-    await services.billing.fulfill_checkout(session_id)
+    await services.billing.checkouts.fulfill(session_id)
     assert await balance(admin) == 2000 and len(await ledger(admin)) == 2
 
 
@@ -113,7 +113,7 @@ async def test_a_failed_bank_debit_credits_nothing_and_says_so(billing) -> None:
     failed = await TokenLedgerEntry.get(organization_id=admin.organization_id, kind='payment_failed')
     assert failed.description == 'Payment failed: 3,000 tokens were not credited'
     assert await AuditEvent.exists(organization_id=admin.organization_id, action='billing.token_payment_failed')
-    await services.billing.fulfill_checkout(session_id)  # the return page, afterwards: still nothing
+    await services.billing.checkouts.fulfill(session_id)  # the return page, afterwards: still nothing
     assert await balance(admin) == 0
 
 
@@ -138,7 +138,7 @@ async def test_refunds_and_a_lost_dispute_take_the_tokens_back_once(billing) -> 
     assert await balance(admin) == -1500
 
     disputed = await subscribed(services, emulator_app, plan='flexible', admin=await create_admin('Dispute Org'))
-    url = await services.manager.start_token_checkout(session=await session_of(disputed), packs=2)
+    url = await services.billing.tokens.start_checkout(session=await session_of(disputed), packs=2)
     assert (await pay(emulator_app, url, card='4000 0000 0000 0259')).status_code == 303
     await emulator_app.state.emulator.drain()
     assert await balance(disputed) == 2000  # an open dispute takes nothing yet

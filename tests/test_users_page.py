@@ -12,6 +12,7 @@ from components.user_list import UserList
 from components.user_row import UserRow
 from db.models import AuditEvent, Role, User
 from services.errors import NotAuthenticated
+from services.forms import UserForm
 from services.users import UserDirectory
 from tests.conftest import Inbox
 from tests.helpers import PASSWORD, click, create_admin, create_member, log_in, log_out
@@ -228,7 +229,7 @@ async def test_the_server_refuses_what_the_ui_hides(user: UserSim) -> None:
     await user.should_see('You cannot disable yourself.', retries=20)
     assert await actions.delete(admin) is None
     await user.should_see('You cannot delete yourself.', retries=20)
-    assert await actions.edit(admin, admin.name, admin.email, Role.MEMBER.value) is None
+    assert await actions.edit(admin, UserForm(admin.name, admin.email, Role.MEMBER.value)) is None
     await user.should_see('You cannot change your own role.', retries=20)
     assert await actions.set_enabled(stranger, False) is None
     assert await actions.delete(stranger) is None
@@ -253,7 +254,7 @@ async def test_a_demoted_admin_is_refused_at_the_next_action(user: UserSim) -> N
     other.role = Role.MEMBER
     await other.save()
     await User.filter(id=admin.id).update(role=Role.MEMBER)
-    assert await user_list(user).actions.add('X', 'x@example.com', 'member') is None
+    assert await user_list(user).actions.add(UserForm('X', 'x@example.com', 'member')) is None
     await user.should_see('You need administrative rights', retries=20)
     assert not await User.filter(email='x@example.com').exists()
 
@@ -298,7 +299,7 @@ async def test_a_disabled_admins_open_page_is_refused_at_its_next_action(
 async def test_an_invited_user_sets_a_password_from_the_email_and_logs_in(smtp: Inbox, user: UserSim) -> None:
     admin = await create_admin('Invite Org', name='Ivy Inviter')
     await log_in(user, admin.email)
-    await user_list(user).actions.add('Ian Invited', 'ian@example.com', Role.ADMIN.value)
+    await user_list(user).actions.add(UserForm('Ian Invited', 'ian@example.com', Role.ADMIN.value))
     await smtp.wait_for(1)
     mail = smtp.messages[0]
     body = mail.get_body(preferencelist=('plain',)).get_content()

@@ -7,9 +7,11 @@ import pytest
 
 from db.models import AuditEvent, PasswordToken, Role, User
 from services.auth import LOGIN_FAILED, authenticate, load_user, open_session
+from services.billing.mirror import seats_in_use
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
 from services.events import EventBus, session_ended, users_changed
+from services.forms import UserForm
 from services.mail import Mailer
 from services.settings import Settings
 from services.users import SeatsExhausted, UserDirectory, UserQuery
@@ -25,7 +27,9 @@ async def test_an_admin_cannot_disable_delete_or_demote_themself(services: Servi
     with pytest.raises(PermissionDenied, match='cannot delete yourself'):
         await services.users.delete(session=me, user_id=admin.id)
     with pytest.raises(PermissionDenied, match='cannot change your own role'):
-        await services.users.edit(session=me, user_id=admin.id, name=admin.name, email=admin.email, role='member')
+        await services.users.edit(
+            session=me, user_id=admin.id, form=UserForm(name=admin.name, email=admin.email, role='member')
+        )
     assert (await User.get(id=admin.id)).is_admin
 
 
@@ -37,8 +41,8 @@ async def test_two_admins_acting_on_each_other_at_once_leave_an_enabled_admin(se
     async def act(actor: User, target: User):
         me = await session_of(actor)
         if action == 'demote':
-            return await services.users.edit(session=me, user_id=target.id, name=target.name, email=target.email,
-                                             role='member')  # fmt: skip
+            demoted = UserForm(name=target.name, email=target.email, role='member')
+            return await services.users.edit(session=me, user_id=target.id, form=demoted)
         if action == 'disable':
             return await services.users.set_enabled(session=me, user_id=target.id, enabled=False)
         return await services.users.delete(session=me, user_id=target.id)
@@ -62,18 +66,22 @@ async def test_last_admin_rule_holds_even_without_self_protection(services: Serv
 async def test_enabled_users_never_exceed_the_seats(services: Services) -> None:
     admin = await create_admin()  # seat 1 of 3
     me = await session_of(admin)
-    await services.users.add(session=me, name='Second', email='second@example.com', role='member')
-    third = (await services.users.add(session=me, name='Third', email='third@example.com', role='member')).user
+    await services.users.add(session=me, form=UserForm(name='Second', email='second@example.com', role='member'))
+    third = (
+        await services.users.add(session=me, form=UserForm(name='Third', email='third@example.com', role='member'))
+    ).user
     with pytest.raises(SeatsExhausted, match='All 3 seats are taken'):
-        await services.users.add(session=me, name='Fourth', email='fourth@example.com', role='member')
+        await services.users.add(session=me, form=UserForm(name='Fourth', email='fourth@example.com', role='member'))
     assert not await User.filter(email='fourth@example.com').exists()
     await services.users.set_enabled(session=me, user_id=third.id, enabled=False)  # frees a seat
-    fourth = (await services.users.add(session=me, name='Fourth', email='fourth@example.com', role='member')).user
+    fourth = (
+        await services.users.add(session=me, form=UserForm(name='Fourth', email='fourth@example.com', role='member'))
+    ).user
     with pytest.raises(SeatsExhausted):
         await services.users.set_enabled(session=me, user_id=third.id, enabled=True)
     await services.users.delete(session=me, user_id=fourth.id)  # deleting frees a seat too
     await services.users.set_enabled(session=me, user_id=third.id, enabled=True)
-    assert await services.users.seats_in_use(admin.organization_id) == 3
+    assert await seats_in_use(admin.organization_id) == 3
 
 
 async def test_the_seat_limit_is_the_trial_allowance_from_settings(db: Settings) -> None:
@@ -81,13 +89,15 @@ async def test_the_seat_limit_is_the_trial_allowance_from_settings(db: Settings)
 
     admin = await create_admin()
     users = UserDirectory(settings=replace(db, trial_seats=5), mailer=Mailer(db), events=EventBus())
-    assert await users.seat_limit(admin.organization_id) == 5
+    assert (await users.page(session=await session_of(admin), query=UserQuery())).seat_limit == 5
 
 
 async def test_resending_is_limited_to_three_per_user_per_hour(services: Services) -> None:
     admin = await create_admin()
     me = await session_of(admin)
-    user = (await services.users.add(session=me, name='Ria Resend', email='ria@example.com', role='member')).user  # 1
+    user = (
+        await services.users.add(session=me, form=UserForm(name='Ria Resend', email='ria@example.com', role='member'))
+    ).user  # 1
     await services.users.resend_password_email(session=me, user_id=user.id)  # 2
     await services.users.resend_password_email(session=me, user_id=user.id)  # 3
     with pytest.raises(RateLimited, match='3 times in the last hour'):
@@ -124,13 +134,19 @@ async def test_changing_email_or_role_ends_sessions_but_a_name_change_does_not(s
     member = await create_member(admin)
     me = await session_of(admin)
     session = await open_session(await authenticate(email=member.email, password=PASSWORD))
-    await services.users.edit(session=me, user_id=member.id, name='Renamed', email=member.email, role='member')
+    await services.users.edit(
+        session=me, user_id=member.id, form=UserForm(name='Renamed', email=member.email, role='member')
+    )
     assert (await load_user(session)).name == 'Renamed'
-    await services.users.edit(session=me, user_id=member.id, name='Renamed', email='new@example.com', role='member')
+    await services.users.edit(
+        session=me, user_id=member.id, form=UserForm(name='Renamed', email='new@example.com', role='member')
+    )
     with pytest.raises(NotAuthenticated):
         await load_user(session)
     session = await open_session(await authenticate(email='new@example.com', password=PASSWORD))
-    await services.users.edit(session=me, user_id=member.id, name='Renamed', email='new@example.com', role='admin')
+    await services.users.edit(
+        session=me, user_id=member.id, form=UserForm(name='Renamed', email='new@example.com', role='admin')
+    )
     with pytest.raises(NotAuthenticated):
         await load_user(session)
 
@@ -140,7 +156,9 @@ async def test_members_and_other_organizations_are_refused(services: Services) -
     admin_b = await create_admin('Org B')
     member_a = await create_member(admin_a)
     with pytest.raises(PermissionDenied):
-        await services.users.add(session=await session_of(member_a), name='X', email='x@example.com', role='member')
+        await services.users.add(
+            session=await session_of(member_a), form=UserForm(name='X', email='x@example.com', role='member')
+        )
     with pytest.raises(PermissionDenied, match='no longer exists'):
         await services.users.set_enabled(session=await session_of(admin_b), user_id=member_a.id, enabled=False)
     with pytest.raises(PermissionDenied):
@@ -153,7 +171,7 @@ async def test_members_and_other_organizations_are_refused(services: Services) -
 async def test_bad_input_is_refused_per_field_and_nothing_is_written(services: Services) -> None:
     admin = await create_admin()
     me = await session_of(admin)
-    await services.users.add(session=me, name='Taken', email='taken@example.com', role='member')
+    await services.users.add(session=me, form=UserForm(name='Taken', email='taken@example.com', role='member'))
     cases = [
         ({'name': '', 'email': 'ok@example.com', 'role': 'member'}, {'name': 'Name is required.'}),
         ({'name': 'x' * 201, 'email': 'ok@example.com', 'role': 'member'}, {'name': 'Name can be at most 200'}),
@@ -164,7 +182,7 @@ async def test_bad_input_is_refused_per_field_and_nothing_is_written(services: S
     ]
     for values, expected in cases:
         with pytest.raises(ValidationFailed) as failure:
-            await services.users.add(session=me, **values)
+            await services.users.add(session=me, form=UserForm(**values))
         for field, message in expected.items():
             assert message in failure.value.errors[field], (values, failure.value.errors)
     assert await User.filter(organization_id=admin.organization_id).count() == 2
@@ -173,8 +191,12 @@ async def test_bad_input_is_refused_per_field_and_nothing_is_written(services: S
 async def test_every_action_is_audited_with_before_and_after(services: Services) -> None:
     admin = await create_admin()
     me = await session_of(admin)
-    user = (await services.users.add(session=me, name='Audra', email='audra@example.com', role='member')).user
-    await services.users.edit(session=me, user_id=user.id, name='Audra A.', email=user.email, role='member')
+    user = (
+        await services.users.add(session=me, form=UserForm(name='Audra', email='audra@example.com', role='member'))
+    ).user
+    await services.users.edit(
+        session=me, user_id=user.id, form=UserForm(name='Audra A.', email=user.email, role='member')
+    )
     await services.users.resend_password_email(session=me, user_id=user.id)
     await services.users.set_enabled(session=me, user_id=user.id, enabled=False)
     await services.users.delete(session=me, user_id=user.id)
@@ -209,19 +231,23 @@ async def test_changes_are_published_for_open_pages(services: Services) -> None:
     admin = await create_admin()
     seen: list[str] = []
     services.events.subscribe(users_changed(admin.organization_id), lambda _: seen.append('users'))
-    await services.users.add(session=await session_of(admin), name='Pub', email='pub@example.com', role='member')
+    await services.users.add(
+        session=await session_of(admin), form=UserForm(name='Pub', email='pub@example.com', role='member')
+    )
     assert seen == ['users']
 
 
 async def test_links_last_24_hours_for_a_reset_and_72_for_an_invitation(services: Services, smtp) -> None:
     from dataclasses import replace
 
-    from services.auth import send_reset_link
     from services.mail import Mailer
+    from services.passwords import send_reset_link
 
     admin = await create_admin()
     invited = (
-        await services.users.add(session=await session_of(admin), name='Ivy', email='ivy@example.com', role='member')
+        await services.users.add(
+            session=await session_of(admin), form=UserForm(name='Ivy', email='ivy@example.com', role='member')
+        )
     ).user
     mailer = Mailer(replace(services.settings, smtp_host=smtp.host, smtp_port=smtp.port))
     await send_reset_link(email=admin.email, client_address='', mailer=mailer, base_url='http://portico.test')
@@ -232,16 +258,18 @@ async def test_links_last_24_hours_for_a_reset_and_72_for_an_invitation(services
 
 
 async def test_correcting_an_email_voids_the_links_sent_to_the_old_address(services: Services) -> None:
-    from services.auth import set_password_with_token
+    from services.passwords import set_password_with_token
 
     def token_of(sent) -> str:
         return sent.link.rsplit('/', 1)[1]
 
     admin = await create_admin()
     me = await session_of(admin)
-    first = await services.users.add(session=me, name='Typo', email='tpyo@example.com', role='member')
+    first = await services.users.add(session=me, form=UserForm(name='Typo', email='tpyo@example.com', role='member'))
     user = first.user
-    await services.users.edit(session=me, user_id=user.id, name='Typo', email='typo@example.com', role='member')
+    await services.users.edit(
+        session=me, user_id=user.id, form=UserForm(name='Typo', email='typo@example.com', role='member')
+    )
     with pytest.raises(ValidationFailed):  # before any new link is sent: the edit itself voided the old one
         await set_password_with_token(token=token_of(first), password=PASSWORD, confirm=PASSWORD)
     again = await services.users.resend_password_email(session=me, user_id=user.id)
@@ -252,7 +280,7 @@ async def test_correcting_an_email_voids_the_links_sent_to_the_old_address(servi
 async def test_sorting_by_last_login_puts_who_never_logged_in_last_and_names_match_in_any_case(
     services: Services,
 ) -> None:
-    from services.auth import now
+    from services.moments import now
 
     admin = await create_admin(name='Zoe Admin')
     moment = now()
@@ -281,8 +309,8 @@ async def test_sorting_by_last_login_puts_who_never_logged_in_last_and_names_mat
     assert [user.name for user in found.rows] == ['Léa Person 3']
     found = await services.users.page(session=me, query=UserQuery(search='LÉA PERSON'))  # beyond A to Z, too
     assert found.total == 5
-    await services.users.edit(session=me, user_id=found.rows[0].id, name='Jürgen Straße', email='js@example.com',
-                              role='member')  # fmt: skip
+    renamed = UserForm(name='Jürgen Straße', email='js@example.com', role='member')
+    await services.users.edit(session=me, user_id=found.rows[0].id, form=renamed)
     found = await services.users.page(session=me, query=UserQuery(search='STRASSE'))
     assert [user.name for user in found.rows] == ['Jürgen Straße']
 

@@ -1,12 +1,18 @@
-"""The token ledger's money side: a purchase is credited once, when Stripe says it is paid; a payment that fails
-later credits nothing and says so; a refund or a lost dispute takes its share of the tokens back.
+"""Prepaid tokens: buying packs through Checkout, the ledger and the balance.
 
-Each entry is unique by what caused it (the Checkout session for a credit, the refund, the dispute or the failed
-session for the rest), and written in one transaction with the balance, so a repeated or late webhook changes
-nothing twice. The balance may go below zero when tokens already spent are taken back.
+A purchase is credited once, when Stripe says it is paid; a payment that fails later credits nothing and says so;
+a refund or a lost dispute takes its share of the tokens back. Each ledger entry is unique by what caused it (the
+Checkout session for a credit, the refund, the dispute or the failed session for the rest), and written in one
+transaction with the balance, so a repeated or late webhook changes nothing twice. The balance may go below zero
+when tokens already spent are taken back.
 """
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -14,8 +20,79 @@ from tortoise.transactions import in_transaction
 
 from db.models import BillingAccount, TokenLedgerEntry
 from services import audit
+from services.auth import Session
+from services.billing.context import Contexts, checkout_owner
+from services.errors import PermissionDenied, ValidationFailed
+from services.plans import format_money
+
+if TYPE_CHECKING:
+    from services.billing.catalog import CatalogSync
+    from services.billing.gateway import StripeGateway
+    from services.settings import Settings
+
+OpenCheckout = Callable[..., Awaitable[dict]]  # Checkouts.open, handed in: checkout itself credits tokens through here
 
 log = logging.getLogger('portico.billing')
+MAX_TOKEN_PACKS = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tokens:
+    settings: Settings
+    gateway: StripeGateway
+    contexts: Contexts
+    prices: CatalogSync
+    open_checkout: OpenCheckout
+
+    async def start_checkout(self, *, session: Session | None, packs: int) -> str:
+        """A Checkout session (mode payment) for `packs` token packs of the organization's plan; returns its URL."""
+        context = await self.contexts.of(session, subscribed=True)
+        plan = context.plan
+        if plan is None or not plan.uses_tokens:
+            raise PermissionDenied('Tokens can only be bought on a plan that uses them, such as Flexible.')
+        if not isinstance(packs, int) or not 1 <= packs <= MAX_TOKEN_PACKS:
+            raise ValidationFailed({'quantity': f'Choose from 1 to {MAX_TOKEN_PACKS} packs.'})
+        pack = plan.token_pack
+        tokens = packs * pack.size
+        base = self.settings.base_url
+        checkout = await self.open_checkout(
+            context.account, f'tokens-{packs}', mode='payment', customer=context.account.stripe_customer_id,
+            client_reference_id=str(context.organization.id),
+            line_items=[{'price': await self.prices.price_id(plan.token_pack_lookup_key), 'quantity': packs}],
+            invoice_creation={'enabled': True},
+            metadata={'organization_id': str(context.organization.id), 'purpose': 'tokens', 'packs': str(packs),
+                      'tokens': str(tokens)},
+            success_url=f'{base}/admin?checkout_session={{CHECKOUT_SESSION_ID}}', cancel_url=f'{base}/admin',
+        )  # fmt: skip
+        await audit.record(
+            actor=context.admin, action='billing.token_checkout_started', target_type='tokens',
+            after={'packs': packs, 'tokens': tokens, 'total': format_money(pack.price * packs, plan.currency)},
+        )  # fmt: skip
+        return checkout['url']
+
+    async def history(self, *, session: Session | None, limit: int = 200) -> list[TokenLedgerEntry]:
+        context = await self.contexts.of(session)
+        entries = TokenLedgerEntry.filter(organization_id=context.organization.id)
+        return await entries.order_by('-created_at', '-id').limit(limit)
+
+    async def charge_reversed(self, charge_id: str) -> None:
+        """A refund or a dispute on a charge: a token purchase gives back its share of the tokens, once."""
+        charge = await self.gateway.call('charges', 'retrieve', charge_id)
+        if not charge.get('payment_intent'):
+            return
+        sessions = await self.gateway.call('checkout.sessions', 'list', payment_intent=charge['payment_intent'])
+        checkout = next(iter(sessions['data']), None)
+        if checkout is None or not purchased_tokens(checkout):
+            return  # a subscription invoice, say: its refund changes no tokens
+        if (owner := await checkout_owner(checkout)) is None:
+            return
+        refunds = await self.gateway.list_all('refunds', charge=charge_id)
+        disputes = await self.gateway.list_all('disputes', charge=charge_id)
+        async with self.contexts.exclusive_for(owner):
+            taken = await take_back(organization_id=owner, checkout=checkout, charge=charge, refunds=refunds,
+                                    disputes=disputes)  # fmt: skip
+        if taken:
+            self.contexts.publish(owner)
 
 
 def purchased_tokens(checkout: dict) -> int:
@@ -27,7 +104,7 @@ def purchased_tokens(checkout: dict) -> int:
     return int(tokens) if tokens.isdigit() else 0
 
 
-async def credit_paid_checkout(*, organization_id: int, checkout: dict) -> bool:
+async def credit_tokens_once(*, organization_id: int, checkout: dict) -> bool:
     """Credit a token checkout once Stripe reports it paid (a bank debit may complete unpaid and settle later)."""
     tokens = purchased_tokens(checkout)
     if tokens <= 0 or checkout.get('payment_status') != 'paid':
@@ -126,6 +203,4 @@ async def _write(
 
 
 def _money(refund: dict) -> str:
-    from services.plans import format_money
-
     return format_money(refund.get('amount') or 0, refund.get('currency') or 'usd')

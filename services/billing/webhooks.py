@@ -1,8 +1,11 @@
-"""Stripe webhooks: verify the signature, store the event, then let its handler overwrite the mirror from Stripe.
+"""Stripe webhooks: verify the signature, then record the event, let its handler overwrite the mirror from Stripe,
+and mark it processed, in one transaction.
 
 The event's own payload is never trusted for state: each handler re-fetches the object, so events may arrive late,
-twice or out of order. A handler that fails leaves no partial writes (its writes share one transaction) and
-answers 500, so Stripe retries it.
+twice or out of order. The payload only says which organization's lock to take: the lock comes before the
+transaction (as for every billing write), so a handler never waits for a lock while holding the database. A
+handler that fails leaves no writes but the failure's count and message, and answers 500, so Stripe retries it.
+Open pages hear of the change once it has committed.
 """
 
 import json
@@ -10,16 +13,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
-from db.models import StripeEvent
-from services.auth import now
+from db.models import BillingAccount, StripeEvent
 from services.billing import Billing
+from services.billing.context import checkout_owner
 from services.billing.gateway import InvalidSignature
+from services.moments import now
 
 log = logging.getLogger('portico.webhooks')
 
-Handler = Callable[[Billing, dict], Awaitable[None]]
+Handler = Callable[[Billing, dict], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -28,52 +32,37 @@ class WebhookResult:
     message: str
 
 
-async def _checkout_completed(billing: Billing, event: dict) -> None:
-    await billing.fulfill_checkout(event['data']['object']['id'])
-
-
-async def _async_payment_failed(billing: Billing, event: dict) -> None:
-    await billing.checkout_payment_failed(event['data']['object']['id'])
-
-
-async def _charge_reversed(billing: Billing, event: dict) -> None:
-    await billing.charge_reversed(event['data']['object']['id'])
-
-
-async def _dispute_closed(billing: Billing, event: dict) -> None:
-    await billing.charge_reversed(event['data']['object']['charge'])
-
-
-async def _subscription_changed(billing: Billing, event: dict) -> None:
-    await billing.sync_subscription(event['data']['object'])
+def _object(event: dict) -> dict:
+    return event['data']['object']
 
 
 async def _invoice_settled(billing: Billing, event: dict) -> None:
-    invoice = event['data']['object']
+    invoice = _object(event)
     details = (invoice.get('parent') or {}).get('subscription_details') or {}
     if details.get('subscription'):
         hint = {'id': details['subscription'], 'customer': invoice['customer'], 'metadata': details.get('metadata')}
-        await billing.sync_subscription(hint)
+        await billing.resync.sync(hint)
 
 
-async def _customer_changed(billing: Billing, event: dict) -> None:
-    await billing.customer_changed(event['data']['object']['id'])
-
-
+# Every event type Portico acts on; docs/stripe.md lists the same (a test compares the two).
 HANDLERS: dict[str, Handler] = {
-    'checkout.session.completed': _checkout_completed,
-    'checkout.session.async_payment_succeeded': _checkout_completed,
-    'checkout.session.async_payment_failed': _async_payment_failed,
-    'charge.refunded': _charge_reversed,
-    'charge.dispute.closed': _dispute_closed,
-    'customer.subscription.created': _subscription_changed,
-    'customer.subscription.updated': _subscription_changed,
-    'customer.subscription.deleted': _subscription_changed,
+    'checkout.session.completed': lambda billing, event: billing.checkouts.fulfill(_object(event)['id']),
+    'checkout.session.async_payment_succeeded': lambda billing, event: billing.checkouts.fulfill(_object(event)['id']),
+    'checkout.session.async_payment_failed': lambda billing, event: billing.checkouts.payment_failed(
+        _object(event)['id']
+    ),
+    'customer.subscription.created': lambda billing, event: billing.resync.sync(_object(event)),
+    'customer.subscription.updated': lambda billing, event: billing.resync.sync(_object(event)),
+    'customer.subscription.deleted': lambda billing, event: billing.resync.sync(_object(event)),
     'invoice.paid': _invoice_settled,
     'invoice.payment_failed': _invoice_settled,
-    'customer.updated': _customer_changed,
-    'payment_method.attached': _customer_changed,
-    'payment_method.detached': _customer_changed,
+    'customer.updated': lambda billing, event: billing.customers.changed(_object(event)['id']),
+    'payment_method.attached': lambda billing, event: billing.customers.changed(_object(event)['customer']),
+    'payment_method.detached': lambda billing, event: billing.customers.changed(
+        _object(event)['customer'] or (event['data'].get('previous_attributes') or {}).get('customer') or ''
+    ),
+    'charge.refunded': lambda billing, event: billing.tokens.charge_reversed(_object(event)['id']),
+    'charge.dispute.closed': lambda billing, event: billing.tokens.charge_reversed(_object(event)['charge']),
 }
 
 
@@ -83,19 +72,55 @@ async def receive(billing: Billing, payload: bytes, signature: str | None) -> We
     except InvalidSignature as error:
         log.warning('webhook refused, bad signature: %s', error)
         return WebhookResult(400, 'invalid signature')
-    try:
-        record = await StripeEvent.create(id=event['id'], type=event['type'], payload=json.loads(payload))
-    except IntegrityError:
-        record = await StripeEvent.get(id=event['id'])
-        if record.processed_at is not None:
-            return WebhookResult(200, 'duplicate, ignored')
+    if await StripeEvent.exists(id=event['id'], processed_at__not_isnull=True):
+        return WebhookResult(200, 'duplicate, ignored')
     handler = HANDLERS.get(event['type'])
     try:
-        if handler is not None:
-            await handler(billing, event)
+        organization_id = await _organization_of(billing, event) if handler else None
+        if organization_id is None:
+            processed = await _process(billing, event, payload, handler)
+        else:
+            async with billing.contexts.exclusive_for(organization_id):
+                processed = await _process(billing, event, payload, handler)
     except Exception as error:
         log.exception('webhook %s (%s) failed; Stripe will retry', event['id'], event['type'])
+        record, _ = await StripeEvent.get_or_create(id=event['id'], defaults=_record(event, payload))
         await StripeEvent.filter(id=record.id).update(attempts=record.attempts + 1, last_error=str(error)[:2000])
         return WebhookResult(500, 'handler failed')
-    await StripeEvent.filter(id=record.id).update(processed_at=now(), attempts=record.attempts + 1, last_error='')
+    if not processed:
+        return WebhookResult(200, 'duplicate, ignored')
     return WebhookResult(200, 'ok' if handler else 'ignored: no handler for this type')
+
+
+async def _process(billing: Billing, event: dict, payload: bytes, handler: Handler | None) -> bool:
+    """The record, the handler's writes and `processed_at`, in one transaction; False if processed meanwhile."""
+    with billing.contexts.events.deferred():
+        async with in_transaction():
+            record = await StripeEvent.select_for_update().get_or_none(id=event['id'])
+            if record is None:
+                record = await StripeEvent.create(id=event['id'], **_record(event, payload))
+            elif record.processed_at is not None:
+                return False  # a parallel delivery of the same event got here first
+            if handler is not None:
+                await handler(billing, event)
+            await StripeEvent.filter(id=record.id).update(processed_at=now(), attempts=record.attempts + 1,
+                                                          last_error='')  # fmt: skip
+    return True
+
+
+def _record(event: dict, payload: bytes) -> dict:
+    return {'type': event['type'], 'payload': json.loads(payload)}
+
+
+async def _organization_of(billing: Billing, event: dict) -> int | None:
+    """The organization whose lock a handler will take, from the payload (the handler re-fetches what it uses)."""
+    obj, kind = _object(event), event['type']
+    if kind.startswith('checkout.session.'):
+        return await checkout_owner(obj)
+    if kind.startswith('customer.subscription.'):
+        return await billing.mirror.organization_of(obj)
+    if kind == 'charge.dispute.closed':
+        obj = await billing.gateway.call('charges', 'retrieve', obj['charge'])
+    customer = obj['id'] if kind == 'customer.updated' else obj.get('customer')
+    account = await BillingAccount.get_or_none(stripe_customer_id=customer) if customer else None
+    return account.organization_id if account else None

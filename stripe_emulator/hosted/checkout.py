@@ -2,6 +2,7 @@
 setup mode a test IBAN for SEPA Direct Debit (a radio group chooses; without JavaScript, CSS hides the other
 method's fields, and without modern CSS both show and the radio still decides)."""
 
+from functools import partial
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -12,13 +13,11 @@ from ..billing import product_name
 from ..cards import is_digits
 from ..context import Context
 from ..emulator import Emulator
-from ..errors import StripeError
-from ..ids import new_id
 from ..money import format_interval, format_money
 from ..resources import checkout
 from . import cardform, sepaform
-from .forms import FormRefused, read_form
-from .layout import brand, esc, page
+from .forms import post_payment_form
+from .layout import brand, esc, not_found, page
 
 _BUTTONS = {'subscription': 'Subscribe', 'payment': 'Pay', 'setup': 'Save card'}
 
@@ -34,34 +33,34 @@ async def show(request: Request) -> Response:
 
 
 async def submit(request: Request) -> Response:
-    emulator: Emulator = request.app.state.emulator
-    ctx = emulator.context(request_id=new_id('req'))
-    try:
-        values = await read_form(request)
-    except FormRefused as refused:
-        return refused.response()
     session_id = request.path_params['session_id']
-    try:
-        # One transaction: a re-posted form finds the session complete and charges nothing twice.
-        with emulator.store.transaction():
-            session = _open_session(ctx, session_id)
-            if session is None:
-                return _not_found()
-            if session['status'] != 'open':
-                return _render(ctx, session, cardform.CardForm())
-            if _method(session, values) == 'sepa_debit':
-                client = request.client.host if request.client else None
-                entry, errors = sepaform.read(values, ip_address=client, user_agent=request.headers.get('user-agent'))
-            else:
-                entry, errors = cardform.read(values, now=ctx.now(session['customer']))
-            quantities, quantity_errors = _quantities(session, values)
-            errors |= quantity_errors
-            if entry is None or errors:
-                return _render(ctx, session, cardform.CardForm(values, errors), status=400)
-            checkout_flow.complete(ctx, session, entry, quantities)
-    except StripeError as error:  # declined: the transaction rolled back, nothing was created
-        session = ctx.load('checkout.session', session_id)
-        return _render(ctx, session, cardform.CardForm(values, general_error=error.message), status=402)
+    return await post_payment_form(
+        request,
+        find=lambda ctx: _open_session(ctx, session_id),
+        pay=partial(_pay, request),
+        render=_render,
+        not_found=_not_found,
+        reload=lambda ctx: ctx.load('checkout.session', session_id),
+        paid=_paid,
+    )
+
+
+def _pay(request: Request, ctx: Context, session: dict, values: dict[str, str]) -> dict[str, str] | None:
+    """Complete the session with the card or bank account typed in; returns the form's errors instead if any."""
+    if _method(session, values) == 'sepa_debit':
+        client = request.client.host if request.client else None
+        entry, errors = sepaform.read(values, ip_address=client, user_agent=request.headers.get('user-agent'))
+    else:
+        entry, errors = cardform.read(values, now=ctx.now(session['customer']))
+    quantities, quantity_errors = _quantities(session, values)
+    errors |= quantity_errors
+    if entry is None or errors:
+        return errors
+    checkout_flow.complete(ctx, session, entry, quantities)
+    return None
+
+
+def _paid(ctx: Context, session: dict) -> Response:
     if not session['success_url']:
         return _render(ctx, session, cardform.CardForm())
     return RedirectResponse(session['success_url'].replace('{CHECKOUT_SESSION_ID}', session['id']), status_code=303)
@@ -220,6 +219,4 @@ def _finished(ctx: Context, session: dict) -> str:
 
 
 def _not_found() -> HTMLResponse:
-    return HTMLResponse(
-        page('Not found', '<div class="card"><h2>Checkout session not found</h2></div>'), status_code=404
-    )
+    return not_found('Checkout session')

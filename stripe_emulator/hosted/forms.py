@@ -1,11 +1,18 @@
-"""Reading what a browser posts to the hosted pages: small URL-encoded forms, refused before they grow too big."""
+"""Reading what a browser posts to the hosted pages: small URL-encoded forms, refused before they grow too big, and
+the payment forms of the Checkout and invoice pages."""
 
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from ..bodies import BodyRefused, read_body
+from ..context import Context
+from ..emulator import Emulator
+from ..errors import StripeError
+from ..ids import new_id
+from .cardform import CardForm
 from .layout import esc, page
 
 # The hosted forms hold a few short fields; anything near this size is not a browser filling them in.
@@ -35,3 +42,43 @@ async def read_form(request: Request) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError):
         raise FormRefused(400, 'The form could not be read.') from None
     return dict(pairs)
+
+
+async def post_payment_form(
+    request: Request,
+    *,
+    find: Callable[[Context], dict | None],
+    pay: Callable[[Context, dict, dict[str, str]], dict[str, str] | None],
+    render: Callable[..., Response],
+    not_found: Callable[[], Response],
+    reload: Callable[[Context], dict | None] | None = None,
+    paid: Callable[[Context, dict], Response] | None = None,
+) -> Response:
+    """Take the payment form posted for an open object (a Checkout Session, an invoice) and pay it.
+
+    `find` looks the object up (None: not found) and `render(ctx, doc, form, status=...)` shows its page. `pay` reads
+    the posted values and pays; it returns the form's errors by field name instead when they do not pass. It all runs
+    in one transaction, so a re-posted form finds the object no longer open and charges nothing twice. A decline (a
+    `StripeError`) rolls it back: the form shows again with the message, on the object as `reload` (by default
+    `find`) finds it then. `paid` answers once the payment went through (by default, the page again).
+    """
+    emulator: Emulator = request.app.state.emulator
+    ctx = emulator.context(request_id=new_id('req'))
+    try:
+        values = await read_form(request)
+    except FormRefused as refused:
+        return refused.response()
+    try:
+        with emulator.store.transaction():
+            doc = find(ctx)
+            if doc is None:
+                return not_found()
+            if doc['status'] != 'open':
+                return render(ctx, doc, CardForm())
+            errors = pay(ctx, doc, values)
+            if errors is not None:
+                return render(ctx, doc, CardForm(values, errors), status=400)
+    except StripeError as error:  # declined: the transaction rolled back, nothing was created
+        doc = (reload or find)(ctx)
+        return render(ctx, doc, CardForm(values, general_error=error.message), status=402)
+    return paid(ctx, doc) if paid else render(ctx, doc, CardForm())

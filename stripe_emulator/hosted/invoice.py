@@ -2,70 +2,56 @@
 
 import datetime
 import hmac
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from ..cards import charge_outcome
 from ..context import Context
-from ..emulator import Emulator
-from ..errors import StripeError
-from ..ids import new_id
 from ..invoicing import hosted_token
 from ..money import format_money
 from ..pdf import invoice_pdf
 from ..resources import payment_methods
 from ..resources.invoices import pay_invoice
 from . import cardform
-from .forms import FormRefused, read_form
-from .layout import brand, esc, page
+from .forms import post_payment_form
+from .layout import brand, esc, not_found, page
 
 
 async def show(request: Request) -> Response:
-    emulator: Emulator = request.app.state.emulator
-    ctx = emulator.context()
-    invoice = _invoice(ctx, request)
+    ctx, invoice = _lookup(request)
     if invoice is None:
         return _not_found()
-    return _render(ctx, invoice, request.path_params['token'], cardform.CardForm())
+    return _render(ctx, invoice, cardform.CardForm(), token=request.path_params['token'])
 
 
 async def pay(request: Request) -> Response:
-    emulator: Emulator = request.app.state.emulator
-    ctx = emulator.context(request_id=new_id('req'))
-    try:
-        values = await read_form(request)
-    except FormRefused as refused:
-        return refused.response()
-    token = request.path_params['token']
-    try:
-        with emulator.store.transaction():
-            invoice = _invoice(ctx, request)
-            if invoice is None:
-                return _not_found()
-            if invoice['status'] != 'open':
-                return _render(ctx, invoice, token, cardform.CardForm())
-            entry, errors = cardform.read(values, now=ctx.now(invoice['customer']))
-            if entry is None:
-                return _render(ctx, invoice, token, cardform.CardForm(values, errors), status=400)
-            pm = payment_methods.build(
-                ctx, entry.card, exp_month=entry.exp_month, exp_year=entry.exp_year, name=entry.name
-            )
-            if error := charge_outcome(pm):
-                raise error
-            ctx.save(pm)
-            payment_methods.attach_to(ctx, pm, ctx.load('customer', invoice['customer']))
-            pay_invoice(ctx, invoice, payment_method=pm['id'])
-    except StripeError as error:
-        invoice = _invoice(ctx, request)
-        return _render(ctx, invoice, token, cardform.CardForm(values, general_error=error.message), status=402)
-    return _render(ctx, invoice, token, cardform.CardForm())
+    return await post_payment_form(
+        request,
+        find=lambda ctx: _invoice(ctx, request),
+        pay=_pay,
+        render=partial(_render, token=request.path_params['token']),
+        not_found=_not_found,
+    )
+
+
+def _pay(ctx: Context, invoice: dict, values: dict[str, str]) -> dict[str, str] | None:
+    """Pay the invoice with the card typed in; returns the form's errors instead if any."""
+    entry, errors = cardform.read(values, now=ctx.now(invoice['customer']))
+    if entry is None:
+        return errors
+    pm = payment_methods.build(ctx, entry.card, exp_month=entry.exp_month, exp_year=entry.exp_year, name=entry.name)
+    if error := charge_outcome(pm):
+        raise error
+    ctx.save(pm)
+    payment_methods.attach_to(ctx, pm, ctx.load('customer', invoice['customer']))
+    pay_invoice(ctx, invoice, payment_method=pm['id'])
+    return None
 
 
 async def pdf(request: Request) -> Response:
-    emulator: Emulator = request.app.state.emulator
-    ctx = emulator.context()
-    invoice = _invoice(ctx, request)
+    ctx, invoice = _lookup(request)
     if invoice is None:
         return _not_found()
     customer = ctx.store.get(invoice['customer'], 'customer') or {}
@@ -74,6 +60,11 @@ async def pdf(request: Request) -> Response:
     return Response(
         content, media_type='application/pdf', headers={'Content-Disposition': f'inline; filename="{filename}"'}
     )
+
+
+def _lookup(request: Request) -> tuple[Context, dict | None]:
+    ctx = request.app.state.emulator.context()
+    return ctx, _invoice(ctx, request)
 
 
 def _invoice(ctx: Context, request: Request) -> dict | None:
@@ -88,7 +79,7 @@ def token_matches(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode('utf-8', 'surrogatepass'))
 
 
-def _render(ctx: Context, invoice: dict, token: str, form: cardform.CardForm, *, status: int = 200) -> HTMLResponse:
+def _render(ctx: Context, invoice: dict, form: cardform.CardForm, *, token: str, status: int = 200) -> HTMLResponse:
     currency = invoice['currency']
 
     def money(amount: int) -> str:
@@ -132,4 +123,4 @@ def _date(timestamp: int) -> str:
 
 
 def _not_found() -> HTMLResponse:
-    return HTMLResponse(page('Not found', '<div class="card"><h2>Invoice not found</h2></div>'), status_code=404)
+    return not_found('Invoice')

@@ -2,6 +2,8 @@
 
 from html import escape
 
+from starlette.responses import HTMLResponse
+
 _CSS = """
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
@@ -76,6 +78,11 @@ def brand(account_name: str, *, back_url: str | None = None) -> str:
     """The account name with a test-mode badge, and a way back (Checkout's "Cancel") when there is one."""
     back = f'<a href="{esc(back_url)}" aria-label="Cancel">&larr; Cancel</a>' if back_url else ''
     return f'<div class="brand">{back}<span>{esc(account_name)}</span><span class="badge">Test mode</span></div>'
+
+
+def not_found(what: str) -> HTMLResponse:
+    """The 404 page of a hosted URL whose object (or token) is unknown."""
+    return HTMLResponse(page('Not found', f'<div class="card"><h2>{esc(what)} not found</h2></div>'), status_code=404)
 
 
 def esc(value: object) -> str:

@@ -7,7 +7,7 @@ from starlette.responses import HTMLResponse, Response
 
 from ..emulator import Emulator
 from .invoice import token_matches
-from .layout import brand, esc, page
+from .layout import brand, esc, not_found, page
 
 
 async def show(request: Request) -> Response:
@@ -15,7 +15,7 @@ async def show(request: Request) -> Response:
     ctx = emulator.context()
     mandate = ctx.store.get(request.path_params['mandate_id'], 'mandate')
     if mandate is None or not token_matches(ctx.hosted_token(mandate['id']), request.path_params['token']):
-        return HTMLResponse(page('Not found', '<div class="card"><h2>Mandate not found</h2></div>'), status_code=404)
+        return not_found('Mandate')
     pm = ctx.store.get(mandate['payment_method'], 'payment_method') or {}
     account = pm.get('sepa_debit') or {}
     holder = (pm.get('billing_details') or {}).get('name') or ''

@@ -3,6 +3,7 @@
 from ..context import Context
 from ..errors import invalid
 from ..expand import includable
+from ..handlers import string_filters
 from ..ids import new_id
 from ..listing import paged, paged_in_memory
 from ..params import get_bool, get_dict, get_dicts, get_int, get_str, get_timestamp, merge_metadata
@@ -119,16 +120,12 @@ def expire_if_due(ctx: Context, session: dict) -> dict:
     """Sessions expire at `expires_at`; we notice when someone looks at them."""
     if session['status'] == 'open' and ctx.now(session['customer']) > session['expires_at']:
         session.update(status='expired', url=None)
-        ctx.save(session)
-        ctx.emit('checkout.session.expired', session)
+        ctx.save_and_emit('checkout.session.expired', session)
     return session
 
 
 def list_sessions(ctx: Context, params: dict) -> dict:
-    filters: dict = {}
-    for key in ('customer', 'status', 'subscription', 'payment_intent'):
-        if value := get_str(params, key):
-            filters[key] = value
+    filters = string_filters(params, 'customer', 'status', 'subscription', 'payment_intent')
     if details := get_dict(params, 'customer_details'):
         filters['customer_details.email'] = get_str(details, 'email', required=True)
     return paged(ctx, params, 'checkout.session', '/v1/checkout/sessions', filters)
@@ -139,9 +136,7 @@ def expire(ctx: Context, params: dict, session: str) -> dict:
     if doc['status'] != 'open':
         raise invalid(f'Only Checkout Sessions with a status in ["open"] can be expired; this one is {doc["status"]}.')
     doc.update(status='expired', url=None)
-    ctx.save(doc)
-    ctx.emit('checkout.session.expired', doc)
-    return doc
+    return ctx.save_and_emit('checkout.session.expired', doc)
 
 
 def list_line_items(ctx: Context, params: dict, session: str) -> dict:

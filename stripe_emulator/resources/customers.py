@@ -3,6 +3,7 @@
 from ..context import Context
 from ..errors import invalid
 from ..expand import includable
+from ..handlers import string_filters
 from ..ids import new_id, random_token
 from ..lifecycle import cancel_now
 from ..listing import list_object, paged
@@ -49,8 +50,7 @@ def create(ctx: Context, params: dict) -> dict:
         'tax_exempt': get_str(params, 'tax_exempt') or 'none',
         'test_clock': clock_id,
     }
-    ctx.save(customer)
-    ctx.emit('customer.created', customer)
+    ctx.save_and_emit('customer.created', customer)
     for index, tax_id in enumerate(get_dicts(params, 'tax_id_data') or []):
         _create_tax_id(ctx, customer, tax_id, param=f'tax_id_data[{index}]')
     if pm_id := get_str(params, 'payment_method'):
@@ -81,10 +81,7 @@ def update(ctx: Context, params: dict, customer: str) -> dict:
     if settings := get_dict(params, 'invoice_settings'):
         _apply_invoice_settings(ctx, doc, settings)
     doc['metadata'] = merge_metadata(doc['metadata'], params.get('metadata'))
-    ctx.save(doc)
-    if ctx.snapshot(doc) != before:
-        ctx.emit('customer.updated', doc, before)
-    return doc
+    return ctx.save_and_emit_change('customer.updated', doc, before)
 
 
 def delete(ctx: Context, params: dict, customer: str) -> dict:
@@ -92,17 +89,12 @@ def delete(ctx: Context, params: dict, customer: str) -> dict:
     for subscription in ctx.store.find('subscription', {'customer': doc['id'], 'status': Not('canceled')}):
         cancel_now(ctx, subscription, at=ctx.now(doc))
     doc['deleted'] = True
-    ctx.save(doc)
-    ctx.emit('customer.deleted', doc)
+    ctx.save_and_emit('customer.deleted', doc)
     return {'id': doc['id'], 'object': 'customer', 'deleted': True}
 
 
 def list_customers(ctx: Context, params: dict) -> dict:
-    filters: dict = {'deleted': None}
-    if email := get_str(params, 'email'):
-        filters['email'] = email
-    if clock := get_str(params, 'test_clock'):
-        filters['test_clock'] = clock
+    filters = {'deleted': None, **string_filters(params, 'email', 'test_clock')}
     return paged(ctx, params, 'customer', '/v1/customers', filters)
 
 
@@ -187,9 +179,7 @@ def _create_tax_id(ctx: Context, customer: dict, data: dict, *, param: str | Non
         'value': value,
         'verification': {'status': 'unavailable', 'verified_address': None, 'verified_name': None},
     }
-    ctx.save(tax_id)
-    ctx.emit('customer.tax_id.created', tax_id)
-    return tax_id
+    return ctx.save_and_emit('customer.tax_id.created', tax_id)
 
 
 ROUTES = [

@@ -2,8 +2,7 @@
 
 from ..context import Context
 from ..errors import invalid
-from ..listing import paged
-from ..params import get_str
+from ..handlers import lister, retriever
 from ..router import Route
 
 # What closing (accepting) a dispute in each open status leads to.
@@ -11,16 +10,8 @@ _CLOSED = {'needs_response': 'lost', 'under_review': 'lost', 'warning_needs_resp
            'warning_under_review': 'warning_closed'}  # fmt: skip
 
 
-def retrieve(ctx: Context, params: dict, dispute: str) -> dict:
-    return ctx.load('dispute', dispute)
-
-
-def list_disputes(ctx: Context, params: dict) -> dict:
-    filters: dict = {}
-    for key in ('charge', 'payment_intent'):
-        if value := get_str(params, key):
-            filters[key] = value
-    return paged(ctx, params, 'dispute', '/v1/disputes', filters)
+retrieve = retriever('dispute')
+list_disputes = lister('dispute', '/v1/disputes', 'charge', 'payment_intent')
 
 
 def close(ctx: Context, params: dict, dispute: str) -> dict:
@@ -29,9 +20,7 @@ def close(ctx: Context, params: dict, dispute: str) -> dict:
     if doc['status'] not in _CLOSED:
         raise invalid(f'This dispute is already closed (its status is {doc["status"]}).')
     doc['status'] = _CLOSED[doc['status']]
-    ctx.save(doc)
-    ctx.emit('charge.dispute.closed', doc)
-    return doc
+    return ctx.save_and_emit('charge.dispute.closed', doc)
 
 
 ROUTES = [

@@ -1,9 +1,10 @@
 """Invoices over the API: retrieve, list, lines, pay, void, and `create_preview` (upcoming invoice and prorations)."""
 
-from .. import invoicing
+from .. import invoice_items, invoice_payments, invoicing
 from ..billing import PRORATION_BEHAVIORS, anchor_reset, apply_item_params, cycle_line, next_period_end, plan_change
 from ..context import Context
 from ..errors import StripeError, invalid, parameter_missing
+from ..handlers import retriever, string_filters
 from ..lifecycle import sub_now
 from ..listing import paged, paged_in_memory
 from ..params import get_bool, get_dict, get_dicts, get_str, get_timestamp
@@ -13,14 +14,11 @@ from ..router import Route
 _RENEWING = ('active', 'trialing', 'past_due', 'unpaid', 'incomplete')
 
 
-def retrieve(ctx: Context, params: dict, invoice: str) -> dict:
-    return ctx.load('invoice', invoice)
+retrieve = retriever('invoice')
 
 
 def list_invoices(ctx: Context, params: dict) -> dict:
-    filters: dict = {}
-    if customer := get_str(params, 'customer'):
-        filters['customer'] = customer
+    filters = string_filters(params, 'customer')
     if subscription := get_str(params, 'subscription'):
         filters['parent.subscription_details.subscription'] = subscription
     if status := get_str(params, 'status', choices=('draft', 'open', 'paid', 'uncollectible', 'void')):
@@ -48,15 +46,14 @@ def pay_invoice(ctx: Context, invoice: dict, *, payment_method: str | None, out_
     if payment_method:
         ctx.load('payment_method', payment_method, param='payment_method')
     if out_of_band:
-        invoicing.paid_out_of_band(ctx, invoice, now=now, subscription=subscription)
+        invoice_payments.paid_out_of_band(ctx, invoice, now=now, subscription=subscription)
         error = None
     else:
-        error = invoicing.attempt_payment(
+        error = invoice_payments.attempt_payment(
             ctx, invoice, now=now, payment_method=payment_method, subscription=subscription
         )
     if subscription is not None and ctx.snapshot(subscription) != before:
-        ctx.save(subscription)
-        ctx.emit('customer.subscription.updated', subscription, before)
+        ctx.save_and_emit('customer.subscription.updated', subscription, before)
     if error is not None:
         error.commit = True
         raise error
@@ -113,7 +110,7 @@ def preview_subscription(ctx: Context, subscription: dict, details: dict, *, rec
             proration_date=proration_date, now=now, reset_anchor=reset_anchor, param_prefix='subscription_details',
         )  # fmt: skip
         if change.invoice_now and not recurring_only:
-            lines = [*invoicing.pending_lines(ctx, subscription['id']), *change.lines]
+            lines = [*invoice_items.pending_lines(ctx, subscription['id']), *change.lines]
             return invoicing.draft(
                 ctx, customer=customer, subscription=subscription, lines=lines, billing_reason='subscription_update',
                 period_start=now, period_end=now, created=now, currency=subscription['currency'],
@@ -127,7 +124,7 @@ def preview_subscription(ctx: Context, subscription: dict, details: dict, *, rec
         cancel_at_period_end = bool(subscription['cancel_at'] and subscription['cancel_at'] <= period_end)
     if cancel_at_period_end:
         raise _no_upcoming(subscription['customer'])
-    one_off = [] if recurring_only else [*invoicing.pending_lines(ctx, subscription['id']), *new_lines]
+    one_off = [] if recurring_only else [*invoice_items.pending_lines(ctx, subscription['id']), *new_lines]
     return _next_invoice(ctx, subscription, customer, items, anchor, one_off, proration_date)
 
 

@@ -7,6 +7,7 @@ from .. import sepa
 from ..cards import TOKENS, Card, attach_outcome, test_card
 from ..context import Context
 from ..errors import invalid
+from ..handlers import retriever, string_filters
 from ..ids import new_id
 from ..listing import paged
 from ..params import address, get_dict, get_int, get_str, merge_metadata
@@ -123,8 +124,7 @@ def _base(ctx: Context, pm_type: str, *, name: str | None, email: str | None) ->
     }
 
 
-def retrieve(ctx: Context, params: dict, payment_method: str) -> dict:
-    return ctx.load('payment_method', payment_method)
+retrieve = retriever('payment_method')
 
 
 def update(ctx: Context, params: dict, payment_method: str) -> dict:
@@ -152,9 +152,7 @@ def update(ctx: Context, params: dict, payment_method: str) -> dict:
             pm['card']['exp_year'] = year
     _apply_billing_details(pm, get_dict(params, 'billing_details'))
     pm['metadata'] = merge_metadata(pm['metadata'], params.get('metadata'))
-    ctx.save(pm)
-    ctx.emit('payment_method.updated', pm, before)
-    return pm
+    return ctx.save_and_emit('payment_method.updated', pm, before)
 
 
 def attach(ctx: Context, params: dict, payment_method: str) -> dict:
@@ -174,9 +172,7 @@ def attach_to(ctx: Context, pm: dict, customer: dict) -> dict:
     if error := attach_outcome(pm):
         raise error
     pm['customer'] = customer['id']
-    ctx.save(pm)
-    ctx.emit('payment_method.attached', pm)
-    return pm
+    return ctx.save_and_emit('payment_method.attached', pm)
 
 
 def detach(ctx: Context, params: dict, payment_method: str) -> dict:
@@ -194,20 +190,18 @@ def detach(ctx: Context, params: dict, payment_method: str) -> dict:
     if customer and customer['invoice_settings']['default_payment_method'] == pm['id']:
         before = ctx.snapshot(customer)
         customer['invoice_settings']['default_payment_method'] = None
-        ctx.save(customer)
-        ctx.emit('customer.updated', customer, before)
+        ctx.save_and_emit('customer.updated', customer, before)
     for subscription in ctx.store.find('subscription', {'default_payment_method': pm['id']}):
         before = ctx.snapshot(subscription)
         subscription['default_payment_method'] = None
-        ctx.save(subscription)
-        ctx.emit('customer.subscription.updated', subscription, before)
+        ctx.save_and_emit('customer.subscription.updated', subscription, before)
     ctx.emit('payment_method.detached', pm, previous)
     return pm
 
 
 def list_payment_methods(ctx: Context, params: dict) -> dict:
     # Without `type`, Stripe lists every type.
-    filters: dict = {'type': pm_type} if (pm_type := get_str(params, 'type')) else {}
+    filters = string_filters(params, 'type')
     if customer := get_str(params, 'customer'):
         ctx.load('customer', customer, param='customer')
         filters['customer'] = customer
@@ -216,9 +210,7 @@ def list_payment_methods(ctx: Context, params: dict) -> dict:
 
 def list_for_customer(ctx: Context, params: dict, customer: str) -> dict:
     ctx.load('customer', customer, param='customer')
-    filters = {'customer': customer}
-    if pm_type := get_str(params, 'type'):
-        filters['type'] = pm_type
+    filters = {'customer': customer, **string_filters(params, 'type')}
     return paged(ctx, params, 'payment_method', f'/v1/customers/{customer}/payment_methods', filters)
 
 

@@ -4,6 +4,7 @@ import time
 
 from ..context import Context
 from ..errors import invalid
+from ..handlers import retriever, string_filters
 from ..ids import new_id
 from ..listing import paged
 from ..params import get_bool, get_dict, get_int, get_str, get_strings, merge_metadata
@@ -55,13 +56,10 @@ def create(ctx: Context, params: dict) -> dict:
         'unit_amount_decimal': str(unit_amount),
     }
     _set_lookup_key(ctx, price, get_str(params, 'lookup_key'), transfer=get_bool(params, 'transfer_lookup_key'))
-    ctx.save(price)
-    ctx.emit('price.created', price)
-    return price
+    return ctx.save_and_emit('price.created', price)
 
 
-def retrieve(ctx: Context, params: dict, price: str) -> dict:
-    return ctx.load('price', price)
+retrieve = retriever('price')
 
 
 def update(ctx: Context, params: dict, price: str) -> dict:
@@ -75,18 +73,14 @@ def update(ctx: Context, params: dict, price: str) -> dict:
     if 'lookup_key' in params:
         _set_lookup_key(ctx, doc, get_str(params, 'lookup_key'), transfer=get_bool(params, 'transfer_lookup_key'))
     doc['metadata'] = merge_metadata(doc['metadata'], params.get('metadata'))
-    ctx.save(doc)
-    ctx.emit('price.updated', doc, before)
-    return doc
+    return ctx.save_and_emit('price.updated', doc, before)
 
 
 def list_prices(ctx: Context, params: dict) -> dict:
     filters: dict = {}
     if (active := get_bool(params, 'active')) is not None:
         filters['active'] = active
-    for key in ('product', 'currency', 'type'):
-        if value := get_str(params, key):
-            filters[key] = value
+    filters |= string_filters(params, 'product', 'currency', 'type')
     if lookup_keys := get_strings(params, 'lookup_keys'):
         filters['lookup_key'] = lookup_keys
     if interval := (get_dict(params, 'recurring') or {}).get('interval'):

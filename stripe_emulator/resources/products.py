@@ -3,6 +3,7 @@
 import time
 
 from ..context import Context
+from ..handlers import retriever
 from ..ids import new_id
 from ..listing import paged
 from ..params import get_bool, get_dicts, get_str, get_strings, merge_metadata
@@ -34,13 +35,10 @@ def create(ctx: Context, params: dict) -> dict:
         'updated': now,
         'url': get_str(params, 'url'),
     }
-    ctx.save(product)
-    ctx.emit('product.created', product)
-    return product
+    return ctx.save_and_emit('product.created', product)
 
 
-def retrieve(ctx: Context, params: dict, id: str) -> dict:
-    return ctx.load('product', id)
+retrieve = retriever('product')
 
 
 def update(ctx: Context, params: dict, id: str) -> dict:
@@ -58,9 +56,7 @@ def update(ctx: Context, params: dict, id: str) -> dict:
         product['images'] = get_strings(params, 'images') or []
     product['metadata'] = merge_metadata(product['metadata'], params.get('metadata'))
     product['updated'] = int(time.time())
-    ctx.save(product)
-    ctx.emit('product.updated', product, before)
-    return product
+    return ctx.save_and_emit('product.updated', product, before)
 
 
 def list_products(ctx: Context, params: dict) -> dict:

@@ -2,8 +2,8 @@
 
 from ..context import Context
 from ..errors import StripeError, invalid
+from ..handlers import lister, retriever
 from ..ids import new_id
-from ..listing import paged
 from ..money import format_money
 from ..params import get_int, get_str, merge_metadata
 from ..router import Route
@@ -86,16 +86,8 @@ def _charge_to_refund(ctx: Context, intent_id: str | None, charge_id: str | None
     return charge
 
 
-def retrieve(ctx: Context, params: dict, refund: str) -> dict:
-    return ctx.load('refund', refund)
-
-
-def list_refunds(ctx: Context, params: dict) -> dict:
-    filters: dict = {}
-    for key in ('charge', 'payment_intent'):
-        if value := get_str(params, key):
-            filters[key] = value
-    return paged(ctx, params, 'refund', '/v1/refunds', filters)
+retrieve = retriever('refund')
+list_refunds = lister('refund', '/v1/refunds', 'charge', 'payment_intent')
 
 
 ROUTES = [

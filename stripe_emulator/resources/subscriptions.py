@@ -1,9 +1,10 @@
 """Subscriptions over the API: create, retrieve, list, update (prorations), cancel."""
 
-from .. import invoicing
+from .. import invoice_items
 from ..billing import PRORATION_BEHAVIORS, anchor_reset, plan_change
 from ..context import Context
 from ..errors import invalid
+from ..handlers import retriever, string_filters
 from ..lifecycle import PAYMENT_BEHAVIORS, cancel_now, collect_now, renew, start, sub_now
 from ..listing import paged
 from ..params import get_bool, get_dict, get_dicts, get_int, get_str, get_timestamp, merge_metadata
@@ -36,16 +37,11 @@ def create(ctx: Context, params: dict) -> dict:
     )
 
 
-def retrieve(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
-    return ctx.load('subscription', subscription_exposed_id)
+retrieve = retriever('subscription')
 
 
 def list_subscriptions(ctx: Context, params: dict) -> dict:
-    filters: dict = {}
-    if customer := get_str(params, 'customer'):
-        filters['customer'] = customer
-    if clock := get_str(params, 'test_clock'):
-        filters['test_clock'] = clock
+    filters = string_filters(params, 'customer', 'test_clock')
     status = get_str(params, 'status', choices=STATUSES)
     if status == 'ended':
         filters['status'] = ['canceled', 'incomplete_expired']
@@ -100,11 +96,8 @@ def update(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
                 payment_behavior=payment_behavior,
             )  # fmt: skip
         elif change.lines:
-            invoicing.add_pending(ctx, customer=customer, subscription=subscription, lines=change.lines, now=now)
-    ctx.save(subscription)
-    if ctx.snapshot(subscription) != before:
-        ctx.emit('customer.subscription.updated', subscription, before)
-    return subscription
+            invoice_items.add_pending(ctx, customer=customer, subscription=subscription, lines=change.lines, now=now)
+    return ctx.save_and_emit_change('customer.subscription.updated', subscription, before)
 
 
 def cancel(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:

@@ -9,8 +9,8 @@ import time
 from ..clock import advance_clock
 from ..context import Context
 from ..errors import invalid
+from ..handlers import lister, retriever
 from ..ids import new_id
-from ..listing import paged
 from ..params import get_str, get_timestamp
 from ..router import Route
 
@@ -30,17 +30,11 @@ def create(ctx: Context, params: dict) -> dict:
         'status': 'ready',
         'status_details': {},
     }
-    ctx.save(clock)
-    ctx.emit('test_helpers.test_clock.created', clock)
-    return clock
+    return ctx.save_and_emit('test_helpers.test_clock.created', clock)
 
 
-def retrieve(ctx: Context, params: dict, test_clock: str) -> dict:
-    return ctx.load('test_helpers.test_clock', test_clock)
-
-
-def list_clocks(ctx: Context, params: dict) -> dict:
-    return paged(ctx, params, 'test_helpers.test_clock', '/v1/test_helpers/test_clocks')
+retrieve = retriever('test_helpers.test_clock')
+list_clocks = lister('test_helpers.test_clock', '/v1/test_helpers/test_clocks')
 
 
 def advance(ctx: Context, params: dict, test_clock: str) -> dict:

@@ -47,6 +47,22 @@ async def customer_on_clock(backend, *, start: int = JAN_1_2027, card: str = 'to
     return clock, customer, pm
 
 
+async def open_invoice(backend, price: str, **customer_params):
+    """A new customer whose default card is declined when charged, subscribed to `price`: its first invoice is open.
+
+    Returns the customer, that card, the (incomplete) subscription and the invoice."""
+    v1 = backend.v1
+    customer = await v1.customers.create_async(params=customer_params)
+    failing = await v1.payment_methods.create_async(
+        params={'type': 'card', 'card': {'token': 'tok_chargeCustomerFail'}}
+    )
+    await v1.payment_methods.attach_async(failing.id, params={'customer': customer.id})
+    subscription = await v1.subscriptions.create_async(
+        params={'customer': customer.id, 'items': [{'price': price}], 'default_payment_method': failing.id}
+    )
+    return customer, failing, subscription, await v1.invoices.retrieve_async(subscription.latest_invoice)
+
+
 async def subscribe(backend, customer, price: str, quantity: int = 1, **params):
     return await backend.v1.subscriptions.create_async(
         params={'customer': customer.id, 'items': [{'price': price, 'quantity': quantity}], **params}

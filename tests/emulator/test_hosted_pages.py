@@ -6,7 +6,7 @@ import httpx
 import pytest
 import stripe
 
-from .billing_helpers import catalogue
+from .billing_helpers import catalogue, open_invoice
 from .serving import EmulatorServer
 
 pytestmark = pytest.mark.asyncio
@@ -129,16 +129,10 @@ async def test_checkout_form_errors(emulator_client, fields, message):
 async def test_hosted_invoice_page_pdf_and_paying_an_open_invoice(emulator_client):
     backend = _Backend(emulator_client)
     prices = await catalogue(backend)
-    customer = await backend.v1.customers.create_async(params={'name': 'Invoiced', 'email': 'billing@example.com'})
-    failing = await backend.v1.payment_methods.create_async(
-        params={'type': 'card', 'card': {'token': 'tok_chargeCustomerFail'}}
-    )
-    await backend.v1.payment_methods.attach_async(failing.id, params={'customer': customer.id})
-    subscription = await backend.v1.subscriptions.create_async(
-        params={'customer': customer.id, 'items': [{'price': prices.pro_monthly}], 'default_payment_method': failing.id}
+    _, _, subscription, invoice = await open_invoice(
+        backend, prices.pro_monthly, name='Invoiced', email='billing@example.com'
     )
     assert subscription.status == 'incomplete'
-    invoice = await backend.v1.invoices.retrieve_async(subscription.latest_invoice)
     assert invoice.status == 'open'
 
     async with httpx.AsyncClient() as http:
@@ -246,15 +240,7 @@ async def test_stripes_brand_test_cards_are_accepted(emulator_client, number, cv
 async def test_the_hosted_invoice_page_refuses_real_cards_too(emulator_client):
     backend = _Backend(emulator_client)
     prices = await catalogue(backend)
-    customer = await backend.v1.customers.create_async(params={'name': 'Invoice, real card'})
-    failing = await backend.v1.payment_methods.create_async(
-        params={'type': 'card', 'card': {'token': 'tok_chargeCustomerFail'}}
-    )
-    await backend.v1.payment_methods.attach_async(failing.id, params={'customer': customer.id})
-    subscription = await backend.v1.subscriptions.create_async(
-        params={'customer': customer.id, 'items': [{'price': prices.pro_monthly}], 'default_payment_method': failing.id}
-    )
-    invoice = await backend.v1.invoices.retrieve_async(subscription.latest_invoice)
+    _, _, _, invoice = await open_invoice(backend, prices.pro_monthly, name='Invoice, real card')
     async with httpx.AsyncClient() as http:
         page = await http.post(invoice.hosted_invoice_url, data={**GOOD_CARD, 'card_number': '4111111111111111'})
     assert page.status_code == 400

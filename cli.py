@@ -1,0 +1,116 @@
+"""The command line: `python main.py COMMAND …` (the portal itself when there is no command)."""
+
+import argparse
+import asyncio
+import sys
+
+from db.config import open_database
+from services.container import Services
+from services.settings import EMULATOR_PATH, Settings
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog='python main.py', description='Portico administration portal')
+    commands = parser.add_subparsers(dest='command')
+    commands.add_parser('migrate', help='apply pending migrations and exit')
+    admin = commands.add_parser('create-admin', help='create an organization with its first admin')
+    admin.add_argument('--organization', required=True)
+    admin.add_argument('--name', required=True)
+    admin.add_argument('--email', required=True)
+    admin.add_argument('--password', required=True, help='the password, or - to read it from stdin')
+    commands.add_parser('stripe-sync', help='create or update the plan catalog in Stripe, found by lookup_key')
+    demo = commands.add_parser('seed-demo', help='fill an organization with realistic users')
+    demo.add_argument('--users', type=int, required=True)
+    demo.add_argument('--organization', default='Demo Company')
+    demo.add_argument('--force', action='store_true', help='also fill an organization that has real users')
+    link = commands.add_parser('password-link', help='print a fresh set-password link for a user (without SMTP)')
+    link.add_argument('email')
+    return parser.parse_args(argv)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the command; its exit code (0, or 2 with a one-line reason on stderr)."""
+    commands = {'create-admin': create_admin, 'stripe-sync': stripe_sync, 'seed-demo': seed_demo,
+                'password-link': password_link}  # fmt: skip
+    return asyncio.run(commands[args.command](settings, args))
+
+
+async def create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from services.errors import ValidationFailed
+    from services.organizations import NewAdmin, create_organization_with_admin
+
+    read_stdin = args.password == '-'  # noqa: S105 - the contract's marker for 'read it from stdin'
+    password = sys.stdin.readline().rstrip('\n') if read_stdin else args.password
+    new = NewAdmin(organization_name=args.organization, name=args.name, email=args.email, password=password)
+    async with open_database(settings.database_url):
+        try:
+            admin, created = await create_organization_with_admin(new)
+        except ValidationFailed as failure:
+            print(f'create-admin: {failure}', file=sys.stderr)
+            return 2
+    outcome = 'Created' if created else 'Already exists:'
+    print(f'{outcome} admin {admin.email} (organization id {admin.organization_id})')
+    if not read_stdin:  # after the one-line answer, so that a refusal stays one line
+        print(
+            'create-admin: warning: a password given on the command line is visible to other users in the process '
+            'list and stays in your shell history. Next time use --password - and type it, or pipe it in.',
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from db.models import Organization
+    from services.billing.mirror import seat_limit
+    from services.demo import RealUsersPresent, seed_demo
+
+    async with open_database(settings.database_url):
+        organization = await Organization.filter(name=args.organization).first()
+        seats = await seat_limit(organization.id, trial_seats=settings.trial_seats) if organization else None
+        try:
+            result = await seed_demo(
+                users=args.users, seat_limit=seats or settings.trial_seats, organization_name=args.organization,
+                force=args.force,
+            )  # fmt: skip
+        except RealUsersPresent as refusal:
+            print(f'seed-demo: {refusal}', file=sys.stderr)
+            return 2
+    print(f'Added {result.created:,} users to {result.organization.name}.')
+    password = result.admin_password or '(unchanged: the password it already had)'
+    print(f'Log in at {settings.base_url}/login as {result.admin_email} with password {password}')
+    return 0
+
+
+async def password_link(settings: Settings, args: argparse.Namespace) -> int:
+    """A fresh set-password link for an operator without SMTP; the user's older links stop working."""
+    from services.errors import ServiceError
+    from services.passwords import operator_link
+
+    async with open_database(settings.database_url):
+        try:
+            link = await operator_link(email=args.email, base_url=settings.base_url)
+        except ServiceError as refusal:
+            print(f'password-link: {refusal}', file=sys.stderr)
+            return 2
+    print(link)
+    print('It works once. Hand it to the user yourself; it is not stored anywhere.', file=sys.stderr)
+    return 0
+
+
+async def stripe_sync(settings: Settings, args: argparse.Namespace) -> int:
+    """Create or update the catalog's Products and Prices in Stripe (or, offline, in the emulator)."""
+    emulator_app = None
+    if settings.offline_billing:
+        from stripe_emulator import EmulatorConfig, create_app
+
+        emulator_app = create_app(EmulatorConfig(data_dir=settings.data_dir, base_url=settings.base_url,
+                                                 mount_path=EMULATOR_PATH))  # fmt: skip
+    services = Services.build(settings, emulator_app=emulator_app)
+    try:
+        changes = await services.billing.prices.sync()
+    finally:
+        if emulator_app:
+            emulator_app.state.emulator.close()
+    where = 'the offline emulator' if settings.offline_billing else 'Stripe'
+    print('\n'.join(changes) if changes else f'The plan catalog in {where} is up to date.')
+    return 0

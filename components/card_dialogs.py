@@ -1,0 +1,178 @@
+"""The "Payment methods" dialog: the saved cards, each with "Edit", "Make default" and "Remove"."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from nicegui import background_tasks, events, ui
+
+from components.dialog_kit import brand, busy, dialog_frame, submit, whole_in
+
+if TYPE_CHECKING:
+    from services.billing.payment_methods import Card
+
+ADDRESS_FIELDS = {
+    'line1': 'Address line 1',
+    'line2': 'Address line 2',
+    'postal_code': 'Postal code',
+    'city': 'City',
+    'country': 'Country',
+}
+
+
+def open_payment_methods(
+    *,
+    load: Callable[[], Awaitable['list[Card] | None']],
+    add: Callable[[], Awaitable[str | None]],
+    update: Callable[[str, dict], Awaitable[object | None]],
+    make_default: Callable[[str], Awaitable[object | None]],
+    remove: Callable[[str], Awaitable[object | None]],
+) -> 'PaymentMethodsDialog':
+    """Open the dialog; the page keeps what this returns to call `reload()` when a webhook changes the cards."""
+    return PaymentMethodsDialog(load=load, add=add, update=update, make_default=make_default, remove=remove)
+
+
+class PaymentMethodsDialog:
+    """The open "Payment methods" dialog: one group per saved card, and "Add payment method" below them."""
+
+    def __init__(self, *, load, add, update, make_default, remove) -> None:
+        self.load, self.add, self.update = load, add, update
+        self.make_default, self.remove = make_default, remove
+        self.cards: list[Card] | None = None
+        self.removing: str | None = None  # the card whose removal waits for "Remove" or "Keep"
+        self.generation = 0
+        with dialog_frame('Payment methods', width='36rem') as self.dialog:
+            self.list = ui.column().classes('w-full gap-2')
+            with self.list:
+                ui.label('Loading payment methods…').classes('text-grey-7')
+            with ui.row().classes('w-full items-center'):
+                ui.button('Add payment method', icon='add', on_click=self._add).props('outline no-caps')
+                ui.space()
+                ui.button('Close', on_click=self.dialog.close).props('flat no-caps')
+        background_tasks.create(self.reload(), name='load payment methods', context=self.list)
+
+    async def reload(self) -> None:
+        """Show the saved cards again, e.g. when a webhook reports a card that was added."""
+        if self.dialog.is_deleted:
+            return
+        self.generation += 1
+        generation = self.generation
+        cards = await self.load()
+        if generation != self.generation or self.dialog.is_deleted:
+            return  # closed, or a newer reload is under way
+        if cards is not None:
+            self.cards, self.removing = cards, None
+            self._render()
+        elif self.cards is None:
+            self.list.clear()
+            with self.list:
+                ui.label('The payment methods could not be loaded.').classes('text-grey-7')
+
+    def _render(self) -> None:
+        self.list.clear()
+        with self.list:
+            if not self.cards:
+                ui.label('No saved cards yet.').classes('text-grey-7')
+            for card in self.cards:
+                self._card(card)
+
+    def _card(self, card: 'Card') -> None:
+        name = f'{brand(card.brand)} ending in {card.last4}'
+        group = ui.card().props('flat bordered role=group').classes('w-full q-pa-sm gap-1')
+        group.props['aria-label'] = name
+        with group:
+            with ui.row().classes('w-full items-center no-wrap'):
+                ui.icon('credit_card', size='sm').classes('text-grey-7')
+                with ui.column().classes('gap-0'):
+                    with ui.row().classes('items-center gap-2'):
+                        ui.label(f'{brand(card.brand)} •••• {card.last4}').classes('text-weight-medium')
+                        if card.is_default:
+                            ui.badge('Default')
+                    ui.label(f'Expires {card.exp_month:02d}/{card.exp_year}').classes('text-caption text-grey-7')
+                ui.space()
+                if self.removing != card.id:
+                    ui.button('Edit', on_click=lambda: self._edit(card)).props('flat dense no-caps')
+                    if not card.is_default:
+                        ui.button(
+                            'Make default',
+                            on_click=lambda e: self._act(
+                                e.sender, lambda: self.make_default(card.id), f'{name} is now the default.'
+                            ),
+                        ).props('flat dense no-caps')
+                    ui.button('Remove', on_click=lambda: self._ask_removal(card.id)).props('flat dense no-caps')
+            if self.removing == card.id:
+                with ui.row().classes('w-full items-center justify-end'):
+                    ui.label(f'Remove {name}?')
+                    ui.button('Keep', on_click=lambda: self._ask_removal(None)).props('flat dense no-caps')
+                    ui.button(
+                        'Remove',
+                        color='negative',
+                        on_click=lambda e: self._act(e.sender, lambda: self.remove(card.id), f'{name} was removed.'),
+                    ).props('dense no-caps')
+
+    def _ask_removal(self, card_id: str | None) -> None:
+        self.removing = card_id
+        self._render()
+
+    async def _act(self, button: ui.button, action: Callable[[], Awaitable[object | None]], success: str) -> None:
+        if not button.enabled:
+            return
+        with busy(self.dialog):
+            done = await action()
+        if done is None:
+            self._ask_removal(None)  # refused: the same cards again, without the question
+        else:
+            ui.notify(success, type='positive')
+            await self.reload()
+
+    async def _add(self, event: events.ClickEventArguments) -> None:
+        if not event.sender.enabled:
+            return
+        with busy(self.dialog):
+            url = await self.add()
+        if url:
+            event.sender.disable()  # the browser is leaving for the page that saves a card
+            ui.navigate.to(url)
+
+    def _edit(self, card: 'Card') -> None:
+        address = card.address or {}
+        this_year = datetime.now().year
+        with dialog_frame('Edit payment method') as dialog:
+            ui.label(f'{brand(card.brand)} •••• {card.last4}').classes('text-grey-8')
+            with ui.row().classes('w-full no-wrap'):
+                fields = {  # NiceGUI's validation clears a field's message as soon as it is edited
+                    'exp_month': ui.number('Expiration month', value=card.exp_month, min=1, max=12, precision=0),
+                    'exp_year': ui.number(
+                        'Expiration year', value=card.exp_year, min=this_year, max=this_year + 20, precision=0
+                    ),
+                }
+            fields['name'] = ui.input('Cardholder name', value=card.name or '')
+            for key, label in ADDRESS_FIELDS.items():
+                fields[key] = ui.input(label, value=address.get(key) or '')
+            fields['country'].props('maxlength=2 hint="Two letters, e.g. NL"')
+            for element in fields.values():
+                element.classes('w-full')
+
+            def values() -> dict:
+                address = {key: (fields[key].value or '').strip() for key in ADDRESS_FIELDS}
+                return {
+                    'exp_month': whole_in(fields['exp_month'].value, 1, 12),
+                    'exp_year': whole_in(fields['exp_year'].value, 1, 9999),  # the service says which years it takes
+                    'name': (fields['name'].value or '').strip(),
+                    'address': address | {'country': address['country'].upper()},
+                }
+
+            async def save(button: ui.button) -> None:
+                saved = await submit(
+                    dialog,
+                    button,
+                    lambda: self.update(card.id, values()),
+                    fields=fields,
+                    success=f'{brand(card.brand)} ending in {card.last4} was saved.',
+                )
+                if saved is not None:
+                    await self.reload()
+
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
+                ui.button('Save', on_click=lambda e: save(e.sender)).props('no-caps')

@@ -1,0 +1,236 @@
+"""The dialogs that change the subscription and show what it costs first: "Edit subscription" and "+ Add seats"."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from nicegui import background_tasks, ui
+
+from components.dialog_kit import dialog_frame, seats_text, submit, whole_field, whole_in
+from components.forms import show_errors
+from services.errors import ValidationFailed
+from services.moments import long_date
+from services.plans import Interval, Plan, format_money
+
+if TYPE_CHECKING:
+    from db.models import SubscriptionMirror
+    from services.billing.subscriptions import ChangePreview
+
+PREVIEW_DELAY = 0.3  # seconds of quiet before asking what a change costs, so that typing "12" asks once
+
+
+def open_edit_subscription(
+    *,
+    plans: tuple[Plan, ...],
+    subscription: 'SubscriptionMirror',
+    seats_in_use: int,
+    preview: Callable[[str, str, int], Awaitable['ChangePreview | None']],
+    confirm: Callable[[str, str, int], Awaitable[object | None]],
+) -> None:
+    by_id = {plan.id: plan for plan in plans}
+    names = {plan.id: plan.name for plan in plans}
+    current = (subscription.plan_id, subscription.interval, subscription.seats)
+    with dialog_frame('Edit subscription') as dialog:
+        fields = {
+            'plan': ui.select(names, label='Plan', value=current[0] if current[0] in by_id else None),
+            'interval': ui.select(_intervals(by_id.get(current[0]), plans), label='Billing interval', value=current[1]),
+            'seats': whole_field('Seats', value=current[2]),
+        }
+        for element in fields.values():
+            element.classes('w-full')
+
+        def fit_to_plan() -> None:
+            if (plan := by_id.get(fields['plan'].value)) is not None:
+                _fit_to_plan(fields, plan, plans, seats_in_use)
+
+        def chosen() -> tuple[str, str, int] | None:
+            plan = by_id.get(fields['plan'].value)
+            if plan is None:
+                fields['plan'].error = 'Choose one of the plans.'
+                return None
+            seats = _seats_for(fields['seats'], plan, seats_in_use)
+            return None if seats is None else (plan.id, fields['interval'].value, seats)
+
+        fit_to_plan()
+        fields['plan'].on_value_change(fit_to_plan)
+        ChangeForm(
+            dialog, fields, values=chosen, preview=preview, confirm=confirm,
+            success=lambda _: 'Your subscription was changed.', fallback='seats', unchanged=current,
+            describe=lambda values: (
+                f'You will have {names[values[0]]}, billed {Interval(values[1]).adjective}, '
+                f'for {seats_text(values[2])}.'
+            ),
+        )  # fmt: skip
+
+
+def _fit_to_plan(fields: dict, plan: Plan, plans: tuple[Plan, ...], seats_in_use: int) -> None:
+    """Offer the plan's intervals, and move the seats into the plan's range."""
+    interval = fields['interval'].value
+    fields['interval'].set_options(
+        _intervals(plan, plans), value=interval if interval in plan.prices else plan.intervals[0].value
+    )
+    low, most = plan.seat_range(seats_in_use)
+    fields['seats'].props['hint'] = f'{plan.name}: {low} to {most} seats, {seats_in_use} in use'
+    fields['seats'].max, fields['seats'].min = most, low
+
+
+def _seats_for(field: ui.number, plan: Plan, seats_in_use: int) -> int | None:
+    """The seats typed, if the plan takes them; else a message at the field."""
+    low, most = plan.seat_range(seats_in_use)
+    seats = whole_in(field.value, low, most)
+    if seats is None:
+        field.error = (
+            f'{plan.name} allows at most {most} seats, and {seats_in_use} users are enabled.'
+            if low > most
+            else f'Choose from {low} to {most} seats.'
+        )
+    return seats
+
+
+def _intervals(plan: Plan | None, plans: tuple[Plan, ...]) -> dict[str, str]:
+    """The billing intervals the plan has a price for ("Monthly", "Yearly", …)."""
+    intervals = plan.intervals if plan else plans[0].intervals
+    return {interval.value: interval.label for interval in intervals}
+
+
+def open_add_seats(
+    *,
+    current_seats: int,
+    max_seats: int,
+    currency: str,
+    preview: Callable[[int], Awaitable['ChangePreview | None']],
+    confirm: Callable[[int], Awaitable[object | None]],
+) -> None:
+    room = max_seats - current_seats
+    with dialog_frame('Add seats') as dialog:
+        ui.label(f'You have {current_seats} seats; your plan allows up to {max_seats}.').classes('text-grey-8')
+        field = whole_field('Seats to add', value=1, low=1, high=max(room, 1))
+        fields = {'seats_to_add': field}
+
+        def chosen() -> tuple[int] | None:
+            seats = whole_in(field.value, 1, room)
+            if seats is None:
+                field.error = f'Choose from 1 to {room} seats.' if room > 0 else f'Your plan allows {max_seats} seats.'
+                return None
+            return (seats,)
+
+        ChangeForm(
+            dialog,
+            fields,
+            values=chosen,
+            preview=preview,
+            confirm=confirm,
+            success=lambda values: f'You now have {current_seats + values[0]} seats.',
+            fallback='seats_to_add',
+            describe=lambda values: f'You will have {seats_text(current_seats + values[0])}.',
+            currency=currency,
+        )
+
+
+class ChangeForm:
+    """What a subscription change costs, asked again whenever the fields change, then "Confirm" and "Cancel".
+
+    `values()` reads the fields into the callbacks' arguments, or puts a message at a field and returns None.
+    Confirm stays disabled until the charge for exactly the values on screen is shown.
+    """
+
+    def __init__(
+        self,
+        dialog: ui.dialog,
+        fields: dict[str, ui.element],
+        *,
+        values: Callable[[], tuple | None],
+        preview: Callable[..., Awaitable['ChangePreview | None']],
+        confirm: Callable[..., Awaitable[object | None]],
+        success: Callable[[tuple], str],
+        fallback: str,
+        unchanged: tuple | None = None,
+        describe: Callable[[tuple], str] | None = None,
+        currency: str = '',
+    ) -> None:
+        self.dialog, self.fields, self.values = dialog, fields, values
+        self.preview, self.confirm, self.success = preview, confirm, success
+        self.fallback, self.unchanged, self.describe, self.currency = fallback, unchanged, describe, currency
+        self.generation = 0
+        self.shown: tuple | None = None  # the values whose charge is on screen
+        self.note = ui.label().classes('text-weight-medium')
+        self.charge = ui.column().classes('w-full gap-1')
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
+            self.button = ui.button('Confirm', on_click=self._confirm).props('no-caps')
+        for element in fields.values():
+            element.on_value_change(self.changed)
+        self.changed()
+
+    def changed(self) -> None:
+        self.generation += 1
+        self.shown = None
+        self.button.disable()
+        show_errors(self.fields, None)
+        values = self.values()
+        self.note.text = self.describe(values) if values and values != self.unchanged and self.describe else ''
+        self.note.set_visibility(bool(self.note.text))
+        self.charge.clear()
+        with self.charge:
+            if values is not None and values == self.unchanged:
+                ui.label('Change the plan, billing interval or seats to see what it costs.').classes('text-grey-7')
+            elif values is not None:
+                ui.label('Working out the charge…').classes('text-grey-7')
+                background_tasks.create(self._fetch(values, self.generation), name='preview', context=self.charge)
+
+    async def _fetch(self, values: tuple, generation: int) -> None:
+        await asyncio.sleep(PREVIEW_DELAY)
+        if generation != self.generation or self.dialog.is_deleted:
+            return
+        try:
+            preview = await self.preview(*values)
+        except ValidationFailed as failure:
+            preview = failure
+        if generation != self.generation or self.dialog.is_deleted:
+            return  # the fields changed meanwhile: a newer preview is on its way
+        self.charge.clear()
+        if isinstance(preview, ValidationFailed):
+            show_errors(self.fields, preview, fallback=self.fallback)
+        elif preview is not None:
+            with self.charge:
+                show_charge(preview, self.currency)
+            self.shown = values
+            self.button.enable()
+
+    async def _confirm(self) -> None:
+        values = self.shown
+        if values is None or not self.button.enabled:
+            return
+        success = self.success(values)
+        await submit(
+            self.dialog,
+            self.button,
+            lambda: self.confirm(*values),
+            success=success,
+            fields=self.fields,
+            fallback=self.fallback,
+        )
+        if not self.dialog.is_deleted:
+            self.button.set_enabled(self.shown is not None and self.dialog.value)
+
+
+def show_charge(preview: 'ChangePreview', currency: str) -> None:
+    currency = preview.currency or currency
+    if preview.due_today > 0:
+        ui.label(f'Charged today: {format_money(preview.due_today, currency)}').classes('text-weight-medium')
+    elif preview.due_today < 0:
+        ui.label(f'Credited today: {format_money(-preview.due_today, currency)}').classes('text-weight-medium')
+    else:
+        ui.label('Nothing is charged today.').classes('text-weight-medium')
+    if preview.credit > 0:
+        ui.label(
+            f'A credit of {format_money(preview.credit, currency)} for the unused time goes to your balance; '
+            'Stripe takes it off your next invoices.'
+        )
+    ui.label(f'Next invoice: {format_money(preview.next_amount, currency)} on {long_date(preview.next_date)}')
+    for line in preview.lines:
+        ui.label(line).classes('text-caption text-grey-7')
+    if preview.warning:
+        with ui.row().classes('w-full no-wrap items-start bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
+            ui.icon('warning')
+            ui.label(preview.warning)

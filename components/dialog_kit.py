@@ -1,0 +1,89 @@
+"""What the billing dialogs share: a dialog that deletes itself when closed, a busy state that stops double clicks,
+one way to submit, and whole-number fields."""
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+from nicegui import ui
+
+from components.forms import show_errors
+from services.errors import ValidationFailed
+
+CONTROLS = (ui.button, ui.input, ui.number, ui.select)
+BRANDS = {'amex': 'American Express', 'diners': 'Diners Club', 'jcb': 'JCB', 'mastercard': 'Mastercard'}
+
+
+@contextmanager
+def dialog_frame(title: str, *, width: str = '30rem') -> Iterator[ui.dialog]:
+    """A dialog named `title` for screen readers and tests, deleted as soon as it is closed."""
+    # Created at the page's top level: a dialog opened from the cogwheel menu must outlive the menu being re-rendered.
+    with ui.context.client.layout:
+        dialog = ui.dialog()
+    dialog.props['aria-label'] = title
+    dialog.on_value_change(lambda event: None if event.value else dialog.delete())
+    with dialog, ui.card().style(f'width: {width}; max-width: 95vw'):
+        ui.label(title).classes('text-h6').props('role=heading aria-level=2')
+        yield dialog
+    dialog.open()
+
+
+@contextmanager
+def busy(dialog: ui.dialog) -> Iterator[None]:
+    """While a callback runs, the dialog stays open and its controls are disabled: a double click cannot send twice."""
+    controls = [element for element in dialog.descendants() if isinstance(element, CONTROLS) and element.enabled]
+    dialog.props('persistent')
+    for control in controls:
+        control.disable()
+    try:
+        yield
+    finally:
+        if not dialog.is_deleted:
+            dialog.props(remove='persistent')
+            for control in controls:
+                if not control.is_deleted:  # a re-render may have replaced it
+                    control.enable()
+
+
+async def submit(
+    dialog: ui.dialog,
+    button: ui.button,
+    action: Callable[[], Awaitable[object | None]],
+    *,
+    success: str,
+    fields: dict[str, ui.element] | None = None,
+    fallback: str | None = None,
+) -> object | None:
+    """Run the dialog's action once: on success say so and close; on field errors show them and stay open."""
+    if not button.enabled:
+        return None
+    with busy(dialog):
+        try:
+            result = await action()
+        except ValidationFailed as failure:
+            show_errors(fields or {}, failure, fallback=fallback)
+            return None
+    if result is not None:
+        ui.notify(success, type='positive')
+        dialog.close()
+    return result
+
+
+def whole_field(label: str, *, value: int, low: int | None = None, high: int | None = None) -> ui.number:
+    """A whole-number field whose messages this module sets itself: NiceGUI's own validation would clear them."""
+    field = ui.number(label, value=value, min=low, max=high, step=1, precision=0).without_auto_validation()
+    return field.classes('w-full')
+
+
+def whole_in(value: float | None, low: int, high: int) -> int | None:
+    """A number field's value as a whole number from `low` to `high`, or None."""
+    if value is None or not float(value).is_integer() or not low <= value <= high:
+        return None
+    return int(value)
+
+
+def seats_text(count: int) -> str:
+    return f'{count} seat' if count == 1 else f'{count} seats'
+
+
+def brand(brand: str) -> str:
+    return BRANDS.get(brand, brand.capitalize())

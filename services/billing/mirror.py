@@ -1,0 +1,120 @@
+"""Portico's mirror of each organization's Stripe subscription, and the questions everyone asks of it.
+
+This module is the only writer of SubscriptionMirror. Whatever writes it (a change, a webhook, a fulfilment, a
+resync) holds the organization's billing lock from its read of Stripe to its write, so an older read can never
+overwrite a newer one. Pages, components and the other billing modules ask `is_live`, `cancellation_scheduled`,
+`scheduled_end`, `seats_allowed` and `seats_in_use` here instead of spelling the rules out again.
+"""
+
+import logging
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from db.models import BillingAccount, Organization, SubscriptionMirror, User
+from services.moments import from_timestamp
+from services.plans import Catalog
+
+log = logging.getLogger('portico.billing')
+
+# Statuses in which the subscription's seats apply; anything else falls back to the trial allowance.
+LIVE_STATUSES = frozenset({'active', 'trialing', 'past_due'})
+
+
+def is_live(subscription: SubscriptionMirror | None) -> bool:
+    return subscription is not None and subscription.status in LIVE_STATUSES
+
+
+def cancellation_scheduled(subscription: SubscriptionMirror | None) -> bool:
+    """Whether the subscription ends on a date already set (here at period end, or elsewhere with `cancel_at`)."""
+    return subscription is not None and bool(subscription.cancel_at_period_end or subscription.cancel_at)
+
+
+def scheduled_end(subscription: SubscriptionMirror) -> datetime | None:
+    """When a scheduled cancellation ends the subscription; None when none is scheduled."""
+    if subscription.cancel_at:
+        return subscription.cancel_at
+    return subscription.current_period_end if subscription.cancel_at_period_end else None
+
+
+def ends_or_renews_on(subscription: SubscriptionMirror) -> datetime | None:
+    """The date the Subscription section shows: "Ends on" it when a cancellation is scheduled, else "Renews on"."""
+    return scheduled_end(subscription) or subscription.current_period_end
+
+
+def seats_allowed(subscription: SubscriptionMirror | None, *, trial_seats: int) -> int:
+    """How many users may be enabled at once: the live subscription's seats, or the trial allowance."""
+    return subscription.seats if is_live(subscription) else trial_seats
+
+
+async def seats_in_use(organization_id: int) -> int:
+    """Enabled users take a seat; disabled ones do not."""
+    return await User.filter(organization_id=organization_id, is_enabled=True).count()
+
+
+async def seat_limit(organization_id: int, *, trial_seats: int) -> int:
+    return seats_allowed(await SubscriptionMirror.get_or_none(organization_id=organization_id), trial_seats=trial_seats)
+
+
+def comparable(subscription: SubscriptionMirror | None) -> dict:
+    """The fields a resync reports when they differ."""
+    if subscription is None:
+        return {}
+    fields = ('stripe_subscription_id', 'plan_id', 'interval', 'status', 'seats', 'current_period_end',
+              'cancel_at_period_end', 'cancel_at')  # fmt: skip
+    return {field: getattr(subscription, field) for field in fields}
+
+
+class Mirror:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    async def write(self, subscription: dict, *, organization_id: int | None = None) -> SubscriptionMirror | None:
+        """Overwrite the organization's mirror with Stripe's subscription, as Stripe has it now."""
+        organization_id = organization_id or await self.organization_of(subscription)
+        if organization_id is None:
+            log.warning('subscription %s belongs to no organization of this Portico', subscription['id'])
+            return None
+        values = self._values(subscription)
+        async with in_transaction():
+            mirror = await SubscriptionMirror.select_for_update().get_or_none(organization_id=organization_id)
+            if mirror is None:
+                return await SubscriptionMirror.create(organization_id=organization_id, **values)
+            replacing = mirror.stripe_subscription_id != subscription['id']
+            if replacing and values['status'] not in LIVE_STATUSES and is_live(mirror):
+                return mirror  # an old, ended subscription must not hide the live one
+            for field, value in values.items():
+                setattr(mirror, field, value)
+            await mirror.save()
+            return mirror
+
+    @staticmethod
+    async def organization_of(subscription: dict) -> int | None:
+        metadata_id = str((subscription.get('metadata') or {}).get('organization_id') or '')
+        if metadata_id.isdigit() and await Organization.exists(id=int(metadata_id)):
+            return int(metadata_id)
+        account = await BillingAccount.get_or_none(stripe_customer_id=subscription['customer'])
+        return account.organization_id if account else None
+
+    def _values(self, subscription: dict) -> dict:
+        item = subscription['items']['data'][0]
+        price = item['price']
+        known = self.catalog.by_lookup_key(price.get('lookup_key'))
+        if known:
+            plan_id, interval = known[0].id, known[1].value
+        else:  # a price made outside Portico: keep what Stripe says
+            plan_id, interval = price.get('product', ''), (price.get('recurring') or {}).get('interval') or 'month'
+        return {
+            'stripe_subscription_id': subscription['id'],
+            'plan_id': plan_id,
+            'interval': interval,
+            'status': subscription['status'],
+            'seats': item.get('quantity') or 1,
+            'price_id': price['id'],
+            'item_id': item['id'],
+            'current_period_end': from_timestamp(item.get('current_period_end')),
+            'cancel_at_period_end': bool(subscription.get('cancel_at_period_end')),
+            'cancel_at': from_timestamp(subscription.get('cancel_at')),
+            'trial_end': from_timestamp(subscription.get('trial_end')),
+            'default_payment_method': subscription.get('default_payment_method'),
+        }

@@ -27,7 +27,7 @@ migrate: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # After changing db/models.py: write the migration that brings the schema along.
 migrations: $(VENV)/.installed-test

@@ -25,13 +25,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     demo.add_argument('--force', action='store_true', help='also fill an organization that has real users')
     link = commands.add_parser('password-link', help='print a fresh set-password link for a user (without SMTP)')
     link.add_argument('email')
+    keys = commands.add_parser('api-key', help="the product API's keys").add_subparsers(dest='action', required=True)
+    keys.add_parser('create', help='make a key and print it once').add_argument('--name', required=True)
+    keys.add_parser('list', help='the keys, with their prefix and last use')
+    keys.add_parser('revoke', help='revoke a key').add_argument('name_or_prefix')
+    hooks = commands.add_parser('webhooks', help="the product webhooks' queue")
+    hooks = hooks.add_subparsers(dest='action', required=True)
+    hooks.add_parser('status', help='pending, failed and delivered events, and the failing ones')
+    hooks.add_parser('resend', help='send one event again').add_argument('id', type=int)
     return parser.parse_args(argv)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Run the command; its exit code (0, or 2 with a one-line reason on stderr)."""
     commands = {'create-admin': create_admin, 'stripe-sync': stripe_sync, 'seed-demo': seed_demo,
-                'password-link': password_link}  # fmt: skip
+                'password-link': password_link, 'api-key': api_key, 'webhooks': webhooks}  # fmt: skip
     return asyncio.run(commands[args.command](settings, args))
 
 
@@ -113,4 +121,53 @@ async def stripe_sync(settings: Settings, args: argparse.Namespace) -> int:
             emulator_app.state.emulator.close()
     where = 'the offline emulator' if settings.offline_billing else 'Stripe'
     print('\n'.join(changes) if changes else f'The plan catalog in {where} is up to date.')
+    return 0
+
+
+async def api_key(settings: Settings, args: argparse.Namespace) -> int:
+    """`api-key create --name NAME` prints the key once; `list`; `revoke NAME_OR_PREFIX`."""
+    from services import api_keys
+    from services.errors import ServiceError
+
+    async with open_database(settings.database_url):
+        try:
+            if args.action == 'create':
+                made = await api_keys.create(name=args.name, live=not settings.offline_billing)
+                print(made.secret)
+                print(f'The key {made.key.name} ({made.key.prefix}…) is shown only now: keep it in your product\'s '
+                      'secrets.', file=sys.stderr)  # fmt: skip
+            elif args.action == 'revoke':
+                revoked = await api_keys.revoke(args.name_or_prefix)
+                print(f'Revoked {revoked.name} ({revoked.prefix}…).')
+            else:
+                for key in await api_keys.listed():
+                    used = key.last_used_at.isoformat(timespec='seconds') if key.last_used_at else 'never used'
+                    state = f'revoked {key.revoked_at:%Y-%m-%d}' if key.revoked_at else 'active'
+                    print(f'{key.name}\t{key.prefix}…\t{state}\tcreated {key.created_at:%Y-%m-%d}\t{used}')
+        except ServiceError as refusal:
+            print(f'api-key: {refusal}', file=sys.stderr)
+            return 2
+    return 0
+
+
+async def webhooks(settings: Settings, args: argparse.Namespace) -> int:
+    """`webhooks status`: the queue of events for the product; `webhooks resend ID`: send one again."""
+    from services import product_webhooks
+    from services.errors import ServiceError
+
+    async with open_database(settings.database_url):
+        if args.action == 'resend':
+            try:
+                queued = await product_webhooks.resend(args.id)
+            except ServiceError as refusal:
+                print(f'webhooks: {refusal}', file=sys.stderr)
+                return 2
+            print(f'Event {queued.id} ({queued.type}, {queued.message_id}) is queued again.')
+            return 0
+        status = await product_webhooks.status()
+    print(f'destination: {settings.product_webhook_url or "none (PRODUCT_WEBHOOK_URL is unset: nothing is queued)"}')
+    print(f'pending {status.pending}, failed {status.failed}, delivered {status.delivered}')
+    for delivery in status.failing:
+        retry = delivery.next_attempt_at.isoformat(timespec='seconds')
+        print(f'{delivery.id}\t{delivery.type}\tattempts {delivery.attempts}\tnext {retry}\t{delivery.last_error}')
     return 0

@@ -63,13 +63,22 @@ def open_add_tokens(
         show_total()
 
 
-def open_token_history(*, entries: list['TokenLedgerEntry']) -> None:
-    with dialog_frame('Token history', width='36rem') as dialog:
+def open_token_history(*, entries: list['TokenLedgerEntry'], daily_use: list[tuple[str, int]]) -> None:
+    """Purchases, consumptions, grants and refunds, newest first, under a chart of the last 30 days' use."""
+    with dialog_frame('Token history', width='40rem') as dialog:
+        if any(used for _, used in daily_use):
+            ui.label('Tokens used per day, last 30 days').classes('text-grey-8')
+            ui.echart({
+                'grid': {'left': 48, 'right': 12, 'top': 12, 'bottom': 28},
+                'xAxis': {'type': 'category', 'data': [day[5:] for day, _ in daily_use]},
+                'yAxis': {'type': 'value'}, 'tooltip': {'trigger': 'axis'},
+                'series': [{'type': 'bar', 'name': 'Tokens used', 'data': [used for _, used in daily_use]}],
+            }).classes('w-full').style('height: 12rem')  # fmt: skip
         if not entries:
             ui.label('No token purchases yet.').classes('text-grey-7')
         else:
             grid = ui.grid(columns='auto 1fr auto').classes('w-full gap-x-4 gap-y-1 overflow-auto')
-            with grid.style('max-height: 60vh'):
+            with grid.style('max-height: 50vh'):
                 for caption in ('Date', 'Description', 'Tokens'):
                     ui.label(caption).classes('text-grey-7 text-weight-medium')
                 for entry in sorted(entries, key=lambda entry: entry.created_at, reverse=True):
@@ -78,6 +87,33 @@ def open_token_history(*, entries: list['TokenLedgerEntry']) -> None:
                     ui.label(f'{entry.delta:+,}').classes('text-right' + (' text-positive' if entry.delta > 0 else ''))
         with ui.row().classes('w-full justify-end'):
             ui.button('Close', on_click=dialog.close).props('flat no-caps')
+
+
+def open_low_balance_alert(*, threshold: int | None, save: Callable[[int | None], Awaitable[object | None]]) -> None:
+    """ "Alert me below N tokens": every enabled admin gets one email each time the balance falls below N."""
+    with dialog_frame('Alert me below') as dialog:
+        ui.label('When fewer tokens than this are left, every enabled admin gets one email, and your product hears '
+                 'tokens.low_balance. Leave it empty for no alert.').classes('text-grey-8')  # fmt: skip
+        field = whole_field('Alert me below', value=threshold, low=1)
+
+        async def save_it(button: ui.button) -> None:
+            empty = field.value in (None, '')
+            chosen = None if empty else whole_in(field.value, 1, 10**12)
+            if not empty and chosen is None:
+                field.error = 'Enter a whole number of tokens, at least 1, or clear the field.'
+                return
+            await submit(
+                dialog,
+                button,
+                lambda: save(chosen),
+                fields={'threshold': field},
+                fallback='threshold',
+                success='No alert is set.' if empty else f'You will hear when fewer than {chosen:,} are left.',
+            )
+
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
+            ui.button('Save', on_click=lambda e: save_it(e.sender)).props('no-caps')
 
 
 def open_billing_history(*, load: Callable[[str | None], Awaitable['InvoicePage | None']]) -> None:

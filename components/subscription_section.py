@@ -42,6 +42,7 @@ class SubscriptionActions:
     add_seats: Callable[[], object] | None = None
     add_tokens: Callable[[], object] | None = None
     token_history: Callable[[], object] | None = None
+    low_balance_alert: Callable[[], object] | None = None
     # Told the overview at each render, so the dialogs open with what the section shows.
     remember: Callable[[BillingOverview], None] = lambda overview: None
 
@@ -107,6 +108,13 @@ class SubscriptionSection(ui.card):
                     ui.button('+ Add tokens', on_click=self.actions.add_tokens).props('flat dense no-caps')
                 if self.actions.token_history:
                     ui.button('Token history', on_click=self.actions.token_history).props('flat dense no-caps')
+                if self.actions.low_balance_alert:
+                    ui.button('Alert me below', on_click=self.actions.low_balance_alert).props('flat dense no-caps')
+            if overview.low_balance_threshold:
+                ui.element('div')
+                ui.label(
+                    f'You get an email when fewer than {overview.low_balance_threshold:,} tokens are left.'
+                ).classes('text-grey-7 text-caption').mark('low-balance-alert')
 
     def _trial_fields(self) -> None:
         overview = self.overview
@@ -118,7 +126,9 @@ class SubscriptionSection(ui.card):
             ui.label(f'Your {overview.plan.name if overview.plan else ""} subscription has ended.'.replace('  ', ' '))
         self._seats_field()
         ui.element('div')
-        with ui.row():
+        with ui.row().classes('items-center'):
+            if not days:  # the product no longer serves the organization: its admins still can subscribe here
+                ui.label(f'Your trial ended on {long_date(overview.trial_end)}.').classes('text-negative')
             ui.button('Choose subscription', on_click=self.actions.choose).props('no-caps')
 
     def _seats_field(self) -> None:
@@ -173,4 +183,4 @@ def _closing(menu: ui.menu, action: Callable[[], object]) -> Callable:
 
 def _shown(overview: BillingOverview) -> tuple:
     return (tuple(comparable(overview.subscription).items()), overview.token_balance, overview.seats_used,
-            overview.seat_limit, overview.trial_days_left)  # fmt: skip
+            overview.seat_limit, overview.trial_days_left, overview.low_balance_threshold)  # fmt: skip

@@ -23,6 +23,7 @@ def subscription_actions(catalog: Catalog, portal: Caller) -> SubscriptionAction
         add_seats=actions.add_seats,
         add_tokens=actions.add_tokens,
         token_history=actions.token_history,
+        low_balance_alert=actions.low_balance_alert,
         remember=actions.remember,
     )
 
@@ -103,9 +104,15 @@ class BillingActions:
         )  # fmt: skip
 
     async def token_history(self) -> None:
-        entries = await self.portal.tokens.history()
-        if entries is not None:
-            dialogs.open_token_history(entries=entries)
+        entries, daily_use = await self.portal.tokens.history(), await self.portal.usage.daily_use()
+        if entries is not None and daily_use is not None:
+            dialogs.open_token_history(entries=entries, daily_use=daily_use)
+
+    def low_balance_alert(self) -> None:
+        dialogs.open_low_balance_alert(
+            threshold=self.overview.low_balance_threshold,
+            save=lambda threshold: self.portal.usage.set_alert(threshold=threshold),
+        )
 
     def _plan_name(self) -> str:
         return self.overview.plan.name if self.overview.plan else self.overview.subscription.plan_id

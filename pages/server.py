@@ -9,6 +9,7 @@ import httpx
 from nicegui import app, background_tasks, ui
 from nicegui.storage import Storage
 
+import api
 import pages
 from db.config import open_database
 from pages.http_security import SecurityHeaders
@@ -37,19 +38,23 @@ def build(settings: Settings) -> Services:
         async with open_database(settings.database_url), nicegui_lifespan(application):
             if emulator:
                 await emulator.start()
-            catching_up = background_tasks.create(catch_up_with_stripe(services), name='catch up with Stripe')
-            housekeeping = background_tasks.create(keep_house(), name='housekeeping')
+            running = [
+                background_tasks.create(catch_up_with_stripe(services), name='catch up with Stripe'),
+                background_tasks.create(keep_house(services), name='housekeeping'),
+                background_tasks.create(services.product.run(), name='product webhooks'),
+            ]
             try:
                 yield
             finally:
-                catching_up.cancel()  # before the database closes under it
-                housekeeping.cancel()
+                for task in running:
+                    task.cancel()  # before the database closes under them
                 if emulator:
                     await emulator.stop()
                     emulator.close()
 
     app.router.lifespan_context = lifespan
     pages.register(services)
+    api.register(services)
     return services
 
 
@@ -81,11 +86,14 @@ async def catch_up_with_stripe(services: Services) -> None:
         log.exception('catching up with Stripe at start-up failed; "Resync with Stripe" retries it')
 
 
-async def keep_house() -> None:
-    """Every few minutes: drop the counts of failed logins and reset requests whose window is over."""
+async def keep_house(services: Services) -> None:
+    """Every few minutes: drop the counts of failed logins and reset requests whose window is over, and the
+    idempotency keys older than a day; tell the product of the trials that ended."""
     while True:
         try:
             await prune_throttles()
+            await services.usage.forget_old_keys()
+            await services.entitlements.sweep_trials()
         except Exception:
             log.exception('housekeeping failed; it runs again in %s s', HOUSEKEEPING_SECONDS)
         await asyncio.sleep(HOUSEKEEPING_SECONDS)

@@ -33,14 +33,15 @@ async def record(
 
 async def record_system(
     *,
-    organization_id: int,
+    organization_id: int | None,
     action: str,
     target_type: str,
     target_label: str = '',
     after: dict[str, Any] | None = None,
     actor_name: str = 'Stripe',
 ) -> AuditEvent:
-    """An event that no admin of Portico caused directly: a payment confirmed by Stripe's webhook, say."""
+    """An event that no admin of Portico caused directly: a payment confirmed by Stripe's webhook, say. Without an
+    organization it concerns the whole Portico (an operator's API key)."""
     return await AuditEvent.create(
         organization_id=organization_id,
         actor_id=None,

@@ -52,3 +52,4 @@ class Caller:
         self.payment_methods = bind(billing.payment_methods)
         self.invoices = bind(billing.invoices)
         self.tokens = bind(billing.tokens)
+        self.usage = bind(services.usage)

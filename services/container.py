@@ -5,15 +5,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.alerts import LowBalanceMail
 from services.auth import Session
 from services.billing import Billing
 from services.billing.gateway import StripeGateway
+from services.billing.usage import Usage
 from services.caller import Around, Caller
+from services.entitlements import EntitlementsReader
 from services.events import EventBus, Events
 from services.locks import InProcessLocks, Locks, use_locks
 from services.mail import Mailer
 from services.organizations import Organizations
 from services.plans import Catalog, load_catalog
+from services.product_webhooks import ProductWebhooks
 from services.settings import Settings
 from services.users import UserDirectory
 
@@ -29,6 +33,9 @@ class Services:
     users: UserDirectory
     organizations: Organizations
     billing: Billing
+    product: ProductWebhooks
+    entitlements: EntitlementsReader
+    usage: Usage
 
     @classmethod
     def build(
@@ -51,12 +58,18 @@ class Services:
             gateway = StripeGateway.for_stripe(
                 secret_key=settings.stripe_secret_key, webhook_secret=settings.stripe_webhook_secret
             )
-        billing = Billing(settings=settings, catalog=catalog or load_catalog(PLANS_FILE), gateway=gateway,
-                          events=events, locks=locks)  # fmt: skip
+        catalog = catalog or load_catalog(PLANS_FILE)
+        product = ProductWebhooks(settings)
+        entitlements = EntitlementsReader(settings=settings, catalog=catalog, product=product)
+        billing = Billing(settings=settings, catalog=catalog, gateway=gateway, events=events, locks=locks,
+                          on_mirror_change=entitlements.announce_if_changed)  # fmt: skip
+        LowBalanceMail(events=events, mailer=mailer, base_url=settings.base_url)
         return cls(
             settings=settings, mailer=mailer, events=events, locks=locks,
-            users=UserDirectory(settings=settings, mailer=mailer, events=events),
-            organizations=Organizations(events=events, customers=billing.customers), billing=billing,
+            users=UserDirectory(settings=settings, mailer=mailer, events=events, product=product),
+            organizations=Organizations(events=events, customers=billing.customers, product=product),
+            billing=billing, product=product, entitlements=entitlements,
+            usage=Usage(contexts=billing.contexts, entitlements=entitlements, product=product),
         )  # fmt: skip
 
     def for_session(self, session_of: Callable[[], Session | None], around: Around | None = None) -> Caller:

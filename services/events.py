@@ -91,3 +91,8 @@ def session_ended(user_id: int) -> tuple[str, int]:
 def browser_session_ended(session_digest: str) -> tuple[str, str]:
     """One browser's session ended (logged out, or replaced by a new login): its open tabs leave."""
     return ('browser-session-ended', session_digest)
+
+
+def tokens_low() -> tuple[str]:
+    """An organization's tokens fell below its admins' threshold (the payload is its id): the admins are mailed."""
+    return ('tokens-low',)

@@ -15,6 +15,7 @@ from services.errors import PermissionDenied, ValidationFailed
 from services.events import Events, organization_changed
 from services.locks import one_at_a_time
 from services.passwords import hash_password
+from services.product_webhooks import ProductWebhooks
 from services.validation import check_password, check_pattern, clean_email, clean_name
 
 EDITABLE_FIELDS = (
@@ -82,6 +83,7 @@ class Organizations:
 
     events: Events
     customers: Customers
+    product: ProductWebhooks
 
     async def get(self, *, session: Session | None) -> Organization:
         """The caller's own organization; only ever scoped by the caller, never by an id from the client."""
@@ -110,6 +112,8 @@ class Organizations:
                     actor=admin, action='organization.edited', target_type='organization', target_id=organization.id,
                     target_label=organization.name, before=before, after=after,
                 )  # fmt: skip
+                await self.product.enqueue(organization.id, 'organization.updated',
+                                           {'object': 'organization', 'id': organization.id, **after})  # fmt: skip
         self.events.publish(organization_changed(organization_id), organization)
         await self.customers.update(organization)  # the next invoice carries the new name, address and tax ID
         return organization

@@ -1,5 +1,6 @@
 """One settings object, read from the environment once and validated before anything starts."""
 
+import base64
 import ipaddress
 import os
 import secrets
@@ -39,6 +40,8 @@ class Settings:
     session_idle: timedelta = timedelta(hours=12)
     session_max_age: timedelta = timedelta(days=14)
     forwarded_allow_ips: str = '127.0.0.1'
+    product_webhook_url: str | None = None
+    product_webhook_secret: str = ''
 
     @property
     def offline_billing(self) -> bool:
@@ -96,6 +99,8 @@ class Settings:
             session_idle=timedelta(hours=_positive_int(env.get('SESSION_IDLE_HOURS') or '12', 'SESSION_IDLE_HOURS')),
             session_max_age=timedelta(days=_positive_int(env.get('SESSION_MAX_DAYS') or '14', 'SESSION_MAX_DAYS')),
             forwarded_allow_ips=_forwarded_allow_ips(env.get('FORWARDED_ALLOW_IPS', '127.0.0.1')),
+            product_webhook_url=_optional_url(env.get('PRODUCT_WEBHOOK_URL'), 'PRODUCT_WEBHOOK_URL'),
+            product_webhook_secret=_webhook_secret(env.get('PRODUCT_WEBHOOK_SECRET') or ''),
         )
 
     def prepare_data_dir(self) -> 'Settings':
@@ -115,12 +120,18 @@ class Settings:
             for file in (path, path.with_name(path.name + '-wal'), path.with_name(path.name + '-shm')):
                 if file.is_file():
                     file.chmod(0o600)
-        if self.storage_secret:
-            return self
-        return replace(self, storage_secret=read_or_create_secret(self.data_dir / 'storage-secret'))
+        secrets_made = {}
+        if not self.storage_secret:
+            secrets_made['storage_secret'] = read_or_create_secret(self.data_dir / 'storage-secret')
+        if not self.product_webhook_secret:
+            secrets_made['product_webhook_secret'] = read_or_create_secret(
+                self.data_dir / 'product-webhook-secret', make=lambda: 'whsec_' + base64.b64encode(
+                    secrets.token_bytes(24)).decode()
+            )  # fmt: skip
+        return replace(self, **secrets_made)
 
 
-def read_or_create_secret(path: Path, *, prefix: str = '') -> str:
+def read_or_create_secret(path: Path, *, prefix: str = '', make=None) -> str:
     """Read a secret kept in a file, or write a new random one readable by the owner only."""
     if path.exists():
         os.chmod(path, 0o600)  # a copy or a restore may have widened it
@@ -128,7 +139,7 @@ def read_or_create_secret(path: Path, *, prefix: str = '') -> str:
         if not secret:
             raise SettingsError(f'{path} is empty: delete it and Portico makes a new one (sessions then end)')
         return secret
-    secret = prefix + secrets.token_urlsafe(32)
+    secret = make() if make else prefix + secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, 'w', encoding='utf-8') as file:
         file.write(secret + '\n')
@@ -165,6 +176,29 @@ def _forwarded_allow_ips(value: str) -> str:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
             raise SettingsError(f'FORWARDED_ALLOW_IPS must list IP addresses or networks, not {item!r}') from None
+    return value
+
+
+def _optional_url(value: str | None, name: str) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {'http', 'https'} or not parts.netloc:
+        raise SettingsError(f'{name} must be an http:// or https:// address, not {value!r}')
+    return value
+
+
+def _webhook_secret(value: str) -> str:
+    """A Standard Webhooks secret: `whsec_` and base64 of at least 24 bytes."""
+    if not value:
+        return ''
+    encoded = value.removeprefix('whsec_')
+    try:
+        key = base64.b64decode(encoded + '=' * (-len(encoded) % 4), validate=True)
+    except ValueError:
+        key = b''
+    if len(key) < 24:
+        raise SettingsError('PRODUCT_WEBHOOK_SECRET must be whsec_ followed by base64 of at least 24 random bytes')
     return value
 
 

@@ -17,16 +17,20 @@ from services import audit
 from services.auth import Session, require_admin
 from services.billing.mirror import seat_limit, seats_in_use
 from services.errors import PermissionDenied, RateLimited, ValidationFailed
-from services.events import EventBus, session_ended, users_changed
+from services.events import Events, session_ended, users_changed
 from services.forms import UserForm
 from services.mail import Mailer, password_mail
 from services.moments import now
 from services.passwords import INVITE_LINK_TTL, hand_over_link, issue_password_token
+from services.product_webhooks import ProductWebhooks
 from services.settings import Settings
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 MAX_SENDS_PER_HOUR = 3
+# The audit log's action -> the event the product hears.
+PRODUCT_EVENTS = {'user.added': 'user.created', 'user.edited': 'user.updated', 'user.enabled': 'user.enabled',
+                  'user.disabled': 'user.disabled', 'user.deleted': 'user.deleted'}  # fmt: skip
 SORTS = {'name': 'name', 'email': 'email', 'last_login': 'last_login_at'}
 
 
@@ -69,16 +73,26 @@ class PasswordEmail:
     link: str | None
 
 
+def user_data(user: User) -> dict[str, Any]:
+    """A user as the product API and its webhooks show them."""
+    last_login = int(user.last_login_at.timestamp()) if user.last_login_at else None
+    return {
+        'object': 'user', 'id': user.id, 'organization': user.organization_id, 'name': user.name, 'email': user.email,
+        'role': str(user.role), 'is_enabled': user.is_enabled, 'last_login': last_login,
+    }  # fmt: skip
+
+
 def snapshot(user: User) -> dict[str, Any]:
     """What the audit log keeps of a user, before and after a change."""
     return {**{item.name: str(getattr(user, item.name)) for item in fields(UserForm)}, 'is_enabled': user.is_enabled}
 
 
 class UserDirectory:
-    def __init__(self, *, settings: Settings, mailer: Mailer, events: EventBus) -> None:
+    def __init__(self, *, settings: Settings, mailer: Mailer, events: Events, product: ProductWebhooks) -> None:
         self.settings = settings
         self.mailer = mailer
         self.events = events
+        self.product = product
 
     async def _seat_limit(self, organization_id: int) -> int:
         return await seat_limit(organization_id, trial_seats=self.settings.trial_seats)
@@ -120,10 +134,7 @@ class UserDirectory:
                 user = await User.create(organization_id=organization.id, **_values(form))
             except IntegrityError:
                 raise ValidationFailed({'email': 'A user with this email already exists.'}) from None
-            await audit.record(
-                actor=admin, action='user.added', target_type='user', target_id=user.id, target_label=user.email,
-                after=snapshot(user),
-            )  # fmt: skip
+            await self._record(admin, 'user.added', user, after=snapshot(user))
             token = await issue_password_token(user, purpose='invite', ttl=INVITE_LINK_TTL)
         self.events.publish(users_changed(organization.id))
         return await self._send_invitation(user, organization, inviter=admin, token=token)
@@ -151,10 +162,7 @@ class UserDirectory:
             if ends_sessions:
                 user.session_epoch += 1
             await user.save()
-            await audit.record(
-                actor=admin, action='user.edited', target_type='user', target_id=user.id, target_label=user.email,
-                before=before, after=snapshot(user),
-            )  # fmt: skip
+            await self._record(admin, 'user.edited', user, before=before, after=snapshot(user))
         self._published(organization.id, ended=user.id if ends_sessions else None)
         return user
 
@@ -175,10 +183,8 @@ class UserDirectory:
                 user.session_epoch += 1
             user.is_enabled = enabled
             await user.save()
-            await audit.record(
-                actor=admin, action='user.enabled' if enabled else 'user.disabled', target_type='user',
-                target_id=user.id, target_label=user.email, before=before, after=snapshot(user),
-            )  # fmt: skip
+            action = 'user.enabled' if enabled else 'user.disabled'
+            await self._record(admin, action, user, before=before, after=snapshot(user))
         self._published(organization.id, ended=None if enabled else user.id)
         return user
 
@@ -191,10 +197,7 @@ class UserDirectory:
                 raise PermissionDenied('You cannot delete yourself. Ask another admin.')
             if user.role == Role.ADMIN and user.is_enabled:
                 await self._require_another_enabled_admin(organization.id, user.id)
-            await audit.record(
-                actor=admin, action='user.deleted', target_type='user', target_id=user.id, target_label=user.email,
-                before=snapshot(user),
-            )  # fmt: skip
+            await self._record(admin, 'user.deleted', user, before=snapshot(user))
             await user.delete()
         self._published(organization.id, ended=user_id)
         return user
@@ -218,6 +221,12 @@ class UserDirectory:
                 target_label=user.email,
             )  # fmt: skip
         return await self._send_invitation(user, organization, inviter=admin, token=token)
+
+    async def _record(self, admin: User, action: str, user: User, **change) -> None:
+        """The audit log's event and the product's, in the change's transaction."""
+        await audit.record(actor=admin, action=action, target_type='user', target_id=user.id, target_label=user.email,
+                           **change)  # fmt: skip
+        await self.product.enqueue(user.organization_id, PRODUCT_EVENTS[action], user_data(user))
 
     async def _lock(self, session: Session | None) -> tuple[User, Organization]:
         """Lock the caller's organization row, then re-check the caller under that lock."""

@@ -1,7 +1,9 @@
 """Steps the billing tests share: paying on the emulator's hosted page, signed webhooks, a subscribed org."""
 
+import asyncio
 import json
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -59,3 +61,22 @@ async def subscribed(services: Services, emulator_app, *, plan: str = 'flexible'
     admin, session_id = await bought(services, emulator_app, plan=plan, seats=seats, **kwargs)
     assert await services.billing.checkouts.fulfill(session_id) == 'complete'
     return admin
+
+
+async def subscribe_through_stripe(server, organization_id: int, *, plan: str = 'starter') -> None:
+    """As someone would in Stripe's dashboard: only Stripe's webhook tells Portico."""
+    key = (Path(server.env['DATA_DIR']) / 'stripe-emulator-key').read_text().strip()
+    client = stripe.StripeClient(key, base_addresses={'api': f'{server.url}/emulator/stripe'})
+    v1 = client.v1
+    for _ in range(50):  # the catalog is synced into the emulator at start-up, in the background
+        prices = await v1.prices.list_async(params={'lookup_keys': [f'portico_{plan}_monthly']})
+        if prices.data:
+            break
+        await asyncio.sleep(0.1)
+    customer = await v1.customers.create_async(params={'name': 'Killed Org'})
+    card = await v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': 'tok_visa'}})
+    await v1.payment_methods.attach_async(card.id, params={'customer': customer.id})
+    await v1.subscriptions.create_async(params={
+        'customer': customer.id, 'items': [{'price': prices.data[0].id, 'quantity': 2}],
+        'default_payment_method': card.id, 'metadata': {'organization_id': str(organization_id)},
+    })  # fmt: skip

@@ -33,6 +33,7 @@ from services.billing.payment_methods import PaymentMethods
 from services.billing.resync import Resync
 from services.billing.subscriptions import Subscriptions
 from services.billing.tokens import Tokens
+from services.billing.usage import Usage
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied, ServiceError
 from services.forms import UserForm
@@ -125,10 +126,12 @@ ACTIONS: dict[str, tuple[Action, bool]] = {
     'PaymentMethods.make_default': (_on_card('payment_methods', 'make_default'), True),
     'PaymentMethods.remove': (_on_card('payment_methods', 'remove'), True),
     'Invoices.page': (_bound('invoices', 'page'), False),
+    'Usage.daily_use': (_bound('usage', 'daily_use'), False),
+    'Usage.set_alert': (_bound('usage', 'set_alert', threshold=5), False),
 }
 
 CAPABILITIES = (UserDirectory, Organizations, CatalogSync, Customers, Checkouts, Subscriptions, Resync,
-                PaymentMethods, Invoices, Tokens)  # fmt: skip
+                PaymentMethods, Invoices, Tokens, Usage)  # fmt: skip
 
 # Public methods that take no session: no page calls them with an admin's input, or they act for Stripe.
 SYSTEM_ONLY = {
@@ -141,10 +144,16 @@ SYSTEM_ONLY = {
     'Checkouts.fulfill': "webhooks, and fulfill_for_caller for the caller's own organization",
     'Checkouts.payment_failed': 'webhooks (signed by Stripe): a delayed payment of that checkout failed',
     'Subscriptions.trial_days_left': 'arithmetic on an organization the caller already holds',
+    'Subscriptions.trial_end': 'arithmetic on an organization the caller already holds',
     'Resync.sync': 'webhooks (signed by Stripe)',
     'Resync.resync_organization': 'start-up and Resync.resync',
     'Resync.resync_all': 'start-up',
     'Tokens.charge_reversed': 'webhooks (signed by Stripe): a refund or a dispute of that charge',
+    'Usage.consume': 'the product API, with a server-side API key (tests/test_product_api.py)',
+    'Usage.grant': 'the product API, with a server-side API key',
+    'Usage.ledger': 'the product API, with a server-side API key',
+    'Usage.check_low_balance': 'inside a consumption, after its own checks',
+    'Usage.forget_old_keys': 'housekeeping',
 }
 
 CALLERS = ['anonymous', 'member', 'disabled admin', 'admin of another organization', 'stale session epoch']

@@ -13,6 +13,7 @@ from services.errors import NotAuthenticated, PermissionDenied, RateLimited, Val
 from services.events import EventBus, session_ended, users_changed
 from services.forms import UserForm
 from services.mail import Mailer
+from services.product_webhooks import ProductWebhooks
 from services.settings import Settings
 from services.users import SeatsExhausted, UserDirectory, UserQuery
 from tests.helpers import PASSWORD, create_admin, create_member, session_of
@@ -88,7 +89,8 @@ async def test_the_seat_limit_is_the_trial_allowance_from_settings(db: Settings)
     from dataclasses import replace
 
     admin = await create_admin()
-    users = UserDirectory(settings=replace(db, trial_seats=5), mailer=Mailer(db), events=EventBus())
+    users = UserDirectory(settings=replace(db, trial_seats=5), mailer=Mailer(db), events=EventBus(),
+                          product=ProductWebhooks(db))  # fmt: skip
     assert (await users.page(session=await session_of(admin), query=UserQuery())).seat_limit == 5
 
 

@@ -25,7 +25,7 @@ from services.billing.context import Contexts
 from services.billing.customers import Customers
 from services.billing.gateway import StripeGateway
 from services.billing.invoices import Invoices
-from services.billing.mirror import Mirror
+from services.billing.mirror import Mirror, OnChange
 from services.billing.payment_methods import PaymentMethods
 from services.billing.resync import Resync
 from services.billing.subscriptions import Subscriptions
@@ -40,11 +40,11 @@ class Billing:
     """The billing capabilities, wired once by `Services.build`."""
 
     def __init__(self, *, settings: Settings, catalog: Catalog, gateway: StripeGateway, events: Events,
-                 locks: Locks) -> None:  # fmt: skip
+                 locks: Locks, on_mirror_change: OnChange | None = None) -> None:  # fmt: skip
         self.settings = settings
         self.catalog = catalog
         self.gateway = gateway
-        self.mirror = Mirror(catalog)
+        self.mirror = Mirror(catalog, **({'on_change': on_mirror_change} if on_mirror_change else {}))
         self.contexts = Contexts(catalog=catalog, mirror=self.mirror, locks=locks, events=events)
         self.prices = CatalogSync(catalog=catalog, gateway=gateway)
         self.customers = Customers(gateway=gateway, events=events)

@@ -7,6 +7,7 @@ overwrite a newer one. Pages, components and the other billing modules ask `is_l
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -65,9 +66,18 @@ def comparable(subscription: SubscriptionMirror | None) -> dict:
     return {field: getattr(subscription, field) for field in fields}
 
 
+OnChange = Callable[[int], Awaitable[object]]
+
+
+async def _nothing(organization_id: int) -> None:
+    return None
+
+
 class Mirror:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *, on_change: OnChange = _nothing) -> None:
+        """`on_change(organization_id)` runs inside the transaction of every write (the product hears of it)."""
         self.catalog = catalog
+        self.on_change = on_change
 
     async def write(self, subscription: dict, *, organization_id: int | None = None) -> SubscriptionMirror | None:
         """Overwrite the organization's mirror with Stripe's subscription, as Stripe has it now."""
@@ -79,13 +89,15 @@ class Mirror:
         async with in_transaction():
             mirror = await SubscriptionMirror.select_for_update().get_or_none(organization_id=organization_id)
             if mirror is None:
-                return await SubscriptionMirror.create(organization_id=organization_id, **values)
-            replacing = mirror.stripe_subscription_id != subscription['id']
-            if replacing and values['status'] not in LIVE_STATUSES and is_live(mirror):
-                return mirror  # an old, ended subscription must not hide the live one
-            for field, value in values.items():
-                setattr(mirror, field, value)
-            await mirror.save()
+                mirror = await SubscriptionMirror.create(organization_id=organization_id, **values)
+            else:
+                replacing = mirror.stripe_subscription_id != subscription['id']
+                if replacing and values['status'] not in LIVE_STATUSES and is_live(mirror):
+                    return mirror  # an old, ended subscription must not hide the live one
+                for field, value in values.items():
+                    setattr(mirror, field, value)
+                await mirror.save()
+            await self.on_change(organization_id)
             return mirror
 
     @staticmethod

@@ -49,6 +49,8 @@ class BillingOverview:
     seats_used: int
     seat_limit: int
     trial_days_left: int
+    trial_end: datetime
+    low_balance_threshold: int | None = None
 
     @property
     def subscribed(self) -> bool:
@@ -90,12 +92,15 @@ class Subscriptions:
             organization=organization, subscription=context.subscription, plan=context.plan,
             token_balance=context.account.token_balance, seats_used=await seats_in_use(organization.id),
             seat_limit=seats_allowed(context.subscription, trial_seats=self.settings.trial_seats),
-            trial_days_left=self.trial_days_left(organization),
+            trial_days_left=self.trial_days_left(organization), trial_end=self.trial_end(organization),
+            low_balance_threshold=context.account.low_balance_threshold,
         )  # fmt: skip
 
+    def trial_end(self, organization: Organization) -> datetime:
+        return organization.created_at + timedelta(days=self.settings.trial_days)
+
     def trial_days_left(self, organization: Organization) -> int:
-        ends = organization.created_at + timedelta(days=self.settings.trial_days)
-        return max(0, math.ceil((ends - now()).total_seconds() / 86400))
+        return max(0, math.ceil((self.trial_end(organization) - now()).total_seconds() / 86400))
 
     # ----- changing ---------------------------------------------------------------------------------------
 

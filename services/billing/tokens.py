@@ -191,6 +191,8 @@ async def _write(
                 await BillingAccount.filter(organization_id=organization_id).update(
                     token_balance=F('token_balance') + delta
                 )
+            if delta > 0:
+                await rearm_low_balance(organization_id)
             if audit_action:
                 await audit.record_system(
                     organization_id=organization_id, action=audit_action, target_type='tokens',
@@ -200,6 +202,14 @@ async def _write(
         return False  # this cause was entered before: a repeated webhook, the return page, or another process
     log.info('organization %s tokens %+d (%s): %s', organization_id, delta, kind, description)
     return True
+
+
+async def rearm_low_balance(organization_id: int) -> None:
+    """A credit that lifts the balance to the threshold or above arms the alert again."""
+    rearmed = BillingAccount.filter(
+        organization_id=organization_id, low_balance_alerted=True, token_balance__gte=F('low_balance_threshold')
+    )
+    await rearmed.update(low_balance_alerted=False)
 
 
 def _money(refund: dict) -> str:

@@ -131,7 +131,8 @@ async def test_iban_payment_completes_unpaid_then_succeeds(backend):
         forged = await http.get(mandate.payment_method_details.sepa_debit.url[:-4] + 'abcd')
     assert mandate_page.status_code == 200 and mandate.payment_method_details.sepa_debit.reference in mandate_page.text
     assert forged.status_code == 404
-    assert await _types_after(backend, before) == [
+    # What the payment itself emitted (under load the settlement, DELAY later, may already follow it).
+    assert (await _types_after(backend, before))[:4] == [
         'payment_intent.created', 'charge.pending', 'payment_intent.processing', 'checkout.session.completed',
     ]  # fmt: skip
 

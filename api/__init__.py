@@ -71,6 +71,9 @@ async def _api_error(request: Request, failure: ApiError) -> JSONResponse:
     return error(failure.status, failure.type, failure.code, failure.message, **failure.extra)
 
 
+_PLAIN_WORDS = {'string_pattern_mismatch': 'must not hold control characters'}  # the one pattern is schemas.PLAIN
+
+
 async def _invalid_request(request: Request, failure: RequestValidationError) -> JSONResponse:
     first = failure.errors()[0] if failure.errors() else {}
     where = '.'.join(str(part) for part in first.get('loc', ())[1:]) or None
@@ -78,7 +81,7 @@ async def _invalid_request(request: Request, failure: RequestValidationError) ->
         400,
         'invalid_request_error',
         'parameter_invalid',
-        f'{where or "The request"}: {first.get("msg", "is not valid")}.',
+        f'{where or "The request"}: {_PLAIN_WORDS.get(first.get("type"), first.get("msg", "is not valid"))}.',
         param=where,
     )
 

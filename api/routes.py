@@ -34,7 +34,9 @@ TOKEN_ERRORS = {
 }
 Limit = Annotated[int, Query(ge=1, le=100, description='How many to return, 1 to 100')]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-After = Annotated[int | None, Query(ge=1, le=2**62, description='The id of the last object of the previous page')]
+_AFTER = 'The id of the last object of the previous page'
+After = Annotated[int | None, Query(ge=1, le=2**31 - 1, description=_AFTER)]  # organizations and users: 32-bit ids
+EntryAfter = Annotated[int | None, Query(ge=1, le=2**63 - 1, description=_AFTER)]  # ledger entries: 64-bit ids
 
 router = APIRouter(prefix='/v1', dependencies=[Depends(bearer), Depends(api_key)], responses=ERRORS)
 
@@ -57,7 +59,7 @@ async def organizations(
     request: Request,
     limit: Limit = 10,
     starting_after: After = None,
-    email_domain: Annotated[str | None, Query(max_length=253)] = None,
+    email_domain: Annotated[str | None, Query(max_length=253, pattern=schemas.PLAIN)] = None,
 ) -> schemas.OrganizationList:
     """Organizations, newest first, paged like Stripe's lists; `email_domain` keeps those with an email there."""
     page = await reads.organizations_page(email_domain=email_domain, limit=limit, starting_after=starting_after)
@@ -76,7 +78,9 @@ async def user(user_id: Id) -> schemas.UserOut:
 
 @router.get('/users', response_model=schemas.UserList, tags=['users'])
 async def users(
-    limit: Limit = 10, starting_after: After = None, email: Annotated[str | None, Query(max_length=254)] = None
+    limit: Limit = 10,
+    starting_after: After = None,
+    email: Annotated[str | None, Query(max_length=254, pattern=schemas.PLAIN)] = None,
 ) -> schemas.UserList:
     """Users, newest first; `email` finds the one user with that address."""
     page = await reads.users_page(email=email, limit=limit, starting_after=starting_after)
@@ -118,7 +122,7 @@ async def grant(organization_id: Id, body: schemas.GrantIn, request: Request):
 
 @router.get('/organizations/{organization_id}/tokens/ledger', response_model=schemas.LedgerList, tags=['tokens'])
 async def ledger(
-    organization_id: Id, request: Request, limit: Limit = 20, starting_after: After = None
+    organization_id: Id, request: Request, limit: Limit = 20, starting_after: EntryAfter = None
 ) -> schemas.LedgerList:
     """Purchases, consumptions, grants and refunds, newest first."""
     if not await Organization.exists(id=organization_id):

@@ -1,10 +1,14 @@
 """The product API's request and response bodies, with the examples its OpenAPI document shows."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_AMOUNT = 10**12
+PLAIN = r'^[^\x00-\x1f\x7f]*$'
+"""Text without control characters: PostgreSQL refuses NUL in text and JSON, and a ledger line is one line."""
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=PLAIN)]
+MetadataValue = Annotated[str, StringConstraints(max_length=500, pattern=PLAIN)]
 
 
 def _example(example: dict) -> ConfigDict:
@@ -146,9 +150,9 @@ class ConsumeIn(BaseModel):
         },
     )
     amount: int = Field(gt=0, le=MAX_AMOUNT)
-    idempotency_key: str = Field(min_length=1, max_length=255)
-    description: str = Field(default='', max_length=300)
-    metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+    idempotency_key: str = Field(min_length=1, max_length=255, pattern=PLAIN)
+    description: str = Field(default='', max_length=300, pattern=PLAIN)
+    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=20)
 
 
 class GrantIn(BaseModel):
@@ -159,8 +163,8 @@ class GrantIn(BaseModel):
         },
     )
     amount: int = Field(gt=0, le=MAX_AMOUNT)
-    idempotency_key: str = Field(min_length=1, max_length=255)
-    reason: str = Field(default='', max_length=200)
+    idempotency_key: str = Field(min_length=1, max_length=255, pattern=PLAIN)
+    reason: str = Field(default='', max_length=200, pattern=PLAIN)
 
 
 class TokensOut(BaseModel):

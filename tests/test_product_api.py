@@ -126,6 +126,13 @@ async def test_organizations_and_users_are_listed_and_paged_like_stripes_lists(a
     for path in ('/v1/users/999999', '/v1/organizations/999999', '/v1/organizations/999999/tokens/ledger'):
         missing = await api.get(path)
         assert missing.status_code == 404 and missing.json()['error']['code'] == 'resource_missing', path
+    for path, params in (('/v1/organizations', {'email_domain': 'a\x00b'}), ('/v1/users', {'email': 'a\x00@b.c'}),
+                         ('/v1/organizations', {'starting_after': 2**31}), ('/v1/users', {'starting_after': 2**62})):
+        refused = await api.get(path, params=params)  # beyond PostgreSQL's integer or with a NUL: 400, never 500
+        assert refused.status_code == 400 and refused.json()['error']['param'] in params, (path, params)
+    assert refused.json()['error']['message'] == 'starting_after: Input should be less than or equal to 2147483647.'
+    nul = (await api.get('/v1/users', params={'email': 'a\x00@b.c'})).json()['error']['message']
+    assert nul == 'email: must not hold control characters.'
 
 
 async def test_consuming_is_atomic_idempotent_and_never_below_zero(api, services, emulator_app) -> None:
@@ -154,6 +161,10 @@ async def test_consuming_is_atomic_idempotent_and_never_below_zero(api, services
         {'amount': 5, 'idempotency_key': ''},
         {'amount': 'five', 'idempotency_key': 'x'},
         {'amount': 5, 'idempotency_key': 'x', 'extra': 1},
+        {'amount': 5, 'idempotency_key': 'x\x00'},  # PostgreSQL refuses NUL in text: a 400, never a 500
+        {'amount': 5, 'idempotency_key': 'x', 'description': 'a\x00b'},
+        {'amount': 5, 'idempotency_key': 'x', 'metadata': {'k': 'v\x00'}},
+        {'amount': 5, 'idempotency_key': 'x', 'metadata': {'k' * 41: 'v'}},
     ):
         invalid = await api.post(f'/v1/organizations/{org}/tokens/consume', json=bad)
         assert invalid.status_code == 400 and invalid.json()['error']['type'] == 'invalid_request_error', bad

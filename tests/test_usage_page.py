@@ -38,7 +38,7 @@ async def test_the_token_history_lists_consumptions_under_a_chart_of_the_last_30
     assert answer.status == 200
     await user.should_see('70', retries=20)  # the balance followed live
     click(user, 'Token history')
-    await user.should_see('Tokens used per day, last 30 days')
+    await user.should_see('Tokens used per day, last 30 days', retries=30)  # the dialog opens after two queries
     await user.should_see('Rendered report 9f2c1')
     await user.should_see('Granted: Welcome')
     [chart] = user.find(kind=ui.echart).elements
@@ -49,7 +49,7 @@ async def test_alert_me_below_is_set_and_cleared(user: UserSim) -> None:
     admin = await flexible_organization('Alert Org')
     await log_in(user, admin.email)
     click(user, 'Alert me below')
-    await user.should_see('Leave it empty for no alert.')
+    await user.should_see('Leave it empty for no alert.', retries=20)
     [field] = [
         element for element in user.find(kind=ui.number).elements if element.props.get('label') == 'Alert me below'
     ]
@@ -58,7 +58,7 @@ async def test_alert_me_below_is_set_and_cleared(user: UserSim) -> None:
     await user.should_see('You get an email when fewer than 500 tokens are left.', retries=20)
     assert (await BillingAccount.get(organization_id=admin.organization_id)).low_balance_threshold == 500
     click(user, 'Alert me below')
-    await user.should_see('Leave it empty for no alert.')
+    await user.should_see('Leave it empty for no alert.', retries=20)
     [field] = [
         element for element in user.find(kind=ui.number).elements if element.props.get('label') == 'Alert me below'
     ]

@@ -126,8 +126,12 @@ async def test_organizations_and_users_are_listed_and_paged_like_stripes_lists(a
     for path in ('/v1/users/999999', '/v1/organizations/999999', '/v1/organizations/999999/tokens/ledger'):
         missing = await api.get(path)
         assert missing.status_code == 404 and missing.json()['error']['code'] == 'resource_missing', path
-    for path, params in (('/v1/organizations', {'email_domain': 'a\x00b'}), ('/v1/users', {'email': 'a\x00@b.c'}),
-                         ('/v1/organizations', {'starting_after': 2**31}), ('/v1/users', {'starting_after': 2**62})):
+    for path, params in (
+        ('/v1/organizations', {'email_domain': 'a\x00b'}),
+        ('/v1/users', {'email': 'a\x00@b.c'}),
+        ('/v1/organizations', {'starting_after': 2**31}),
+        ('/v1/users', {'starting_after': 2**62}),
+    ):
         refused = await api.get(path, params=params)  # beyond PostgreSQL's integer or with a NUL: 400, never 500
         assert refused.status_code == 400 and refused.json()['error']['param'] in params, (path, params)
     assert refused.json()['error']['message'] == 'starting_after: Input should be less than or equal to 2147483647.'

@@ -33,13 +33,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     hooks = hooks.add_subparsers(dest='action', required=True)
     hooks.add_parser('status', help='pending, failed and delivered events, and the failing ones')
     hooks.add_parser('resend', help='send one event again').add_argument('id', type=int)
+    clients = commands.add_parser('oidc-client', help='clients that sign their users in through Portico')
+    clients = clients.add_subparsers(dest='action', required=True)
+    made = clients.add_parser('create', help='register a client and print its id and secret once')
+    made.add_argument('--name', required=True)
+    made.add_argument('--redirect-uri', action='append', required=True, dest='redirect_uris',
+                      help='where the product receives the code; exact match; repeat for several')  # fmt: skip
+    made.add_argument('--post-logout-redirect-uri', action='append', default=[], dest='post_logout_redirect_uris')
+    made.add_argument('--backchannel-logout-uri', default='', help='where Portico POSTs a logout token')
+    clients.add_parser('list', help='the clients, with their redirect URIs')
+    clients.add_parser('revoke', help='revoke a client and all its tokens').add_argument('name')
+    oidc_keys = commands.add_parser('oidc-keys', help='the signing keys of Sign in with Portico')
+    oidc_keys.add_subparsers(dest='action', required=True).add_parser(
+        'rotate', help='add a new key; the old one verifies until its last token expired, then retires'
+    )
     return parser.parse_args(argv)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Run the command; its exit code (0, or 2 with a one-line reason on stderr)."""
     commands = {'create-admin': create_admin, 'stripe-sync': stripe_sync, 'seed-demo': seed_demo,
-                'password-link': password_link, 'api-key': api_key, 'webhooks': webhooks}  # fmt: skip
+                'password-link': password_link, 'api-key': api_key, 'webhooks': webhooks, 'oidc-client': oidc_client,
+                'oidc-keys': oidc_keys}  # fmt: skip
     return asyncio.run(commands[args.command](settings, args))
 
 
@@ -170,4 +185,46 @@ async def webhooks(settings: Settings, args: argparse.Namespace) -> int:
     for delivery in status.failing:
         retry = delivery.next_attempt_at.isoformat(timespec='seconds')
         print(f'{delivery.id}\t{delivery.type}\tattempts {delivery.attempts}\tnext {retry}\t{delivery.last_error}')
+    return 0
+
+
+async def oidc_client(settings: Settings, args: argparse.Namespace) -> int:
+    """`oidc-client create …` prints the client id and secret once; `list`; `revoke NAME`."""
+    from services import oidc
+    from services.errors import ServiceError
+
+    async with open_database(settings.database_url):
+        try:
+            if args.action == 'create':
+                made = await oidc.create_client(
+                    name=args.name, redirect_uris=args.redirect_uris,
+                    post_logout_redirect_uris=args.post_logout_redirect_uris,
+                    backchannel_logout_uri=args.backchannel_logout_uri,
+                )  # fmt: skip
+                print(f'client_id={made.client.client_id}')
+                print(f'client_secret={made.secret}')
+                print(f'issuer={settings.base_url}  (discovery: {settings.base_url}/.well-known/openid-configuration)')
+                print("The secret is shown only now: keep it in your product's secrets.", file=sys.stderr)
+            elif args.action == 'revoke':
+                revoked = await oidc.revoke_client(args.name)
+                print(f'Revoked {revoked.name} ({revoked.client_id}); its tokens no longer work.')
+            else:
+                for client in await oidc.listed():
+                    state = f'revoked {client.revoked_at:%Y-%m-%d}' if client.revoked_at else 'active'
+                    logout = client.backchannel_logout_uri or 'no back-channel logout'
+                    print(f'{client.name}\t{client.client_id}\t{state}\t{" ".join(client.redirect_uris)}\t{logout}')
+        except ServiceError as refusal:
+            print(f'oidc-client: {refusal}', file=sys.stderr)
+            return 2
+    return 0
+
+
+async def oidc_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """`oidc-keys rotate`: a new signing key; the old one is published until its tokens have expired."""
+    from services.oidc_keys import RETIRE_AFTER_SECONDS, KeyStore
+
+    new, retiring = KeyStore(settings.data_dir).rotate()
+    print(f'New signing key {new.kid}.')
+    for key in retiring:
+        print(f'Key {key.kid} verifies until it retires in {RETIRE_AFTER_SECONDS} s.')
     return 0

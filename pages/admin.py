@@ -35,6 +35,8 @@ def register(services: Services) -> None:
             with frame('Administration', test_mode=services.settings.offline_billing, user_name='',
                        logout_token=logout_token(page.session)):  # fmt: skip
                 ui.label(str(refusal)).classes('text-h6 q-mt-xl')
+                if services.settings.product_url:
+                    ui.link('Go to the product', services.settings.product_url).mark('product-link')
             return None
         portal = AdminPortal(services, page, admin)
         await portal.build()

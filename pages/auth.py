@@ -6,7 +6,7 @@ from nicegui import background_tasks, ui
 from components.forms import show_errors
 from components.frame import frame, narrow_card
 from pages import session as browser
-from services import auth, passwords
+from services import auth, oidc, passwords
 from services.container import Services
 from services.errors import RateLimited, ValidationFailed
 from services.organizations import organization_exists
@@ -26,11 +26,15 @@ def register(services: Services) -> None:
         return RedirectResponse('/admin')
 
     @ui.page('/login')
-    async def login_page() -> RedirectResponse | None:
+    async def login_page(next: str = '') -> RedirectResponse | None:  # noqa: A002
         if not await organization_exists():
             return RedirectResponse('/setup')
+        next_url = browser.safe_next(next)
+        product = await oidc.client_name_in(next_url)
         with frame('Log in', test_mode=test_mode), narrow_card('Log in to Portico'):
-            _login_form(services)
+            if product:
+                ui.label(f'Log in to continue to {product}.').classes('text-grey-8').mark('continue-to')
+            _login_form(services, next_url)
         return None
 
     @ui.page('/forgot-password')
@@ -48,7 +52,7 @@ def register(services: Services) -> None:
             _set_password_form(token)
 
 
-def _login_form(services: Services) -> None:
+def _login_form(services: Services, next_url: str = '') -> None:
     email = ui.input('Email').props('type=email autocomplete=username autofocus').classes('w-full')
     password = ui.input('Password', password=True).props('autocomplete=current-password').classes('w-full')
     fields = {'email': email, 'password': password}
@@ -64,7 +68,7 @@ def _login_form(services: Services) -> None:
         except RateLimited as error:
             password.error = str(error)
             return
-        await browser.begin_login(services, user)
+        await browser.begin_login(services, user, next_url)
 
     password.on('keydown.enter', log_in)
     ui.button('Log in', on_click=log_in).classes('w-full')

@@ -10,6 +10,7 @@ from nicegui import app, background_tasks, ui
 from nicegui.storage import Storage
 
 import api
+import oidc
 import pages
 from db.config import open_database
 from pages.http_security import SecurityHeaders
@@ -47,7 +48,8 @@ def build(settings: Settings) -> Services:
                 yield
             finally:
                 for task in running:
-                    task.cancel()  # before the database closes under them
+                    task.cancel()  # before the database closes under them, and they are waited for: a task still
+                await asyncio.wait(running, timeout=5)  # in a query when the connection closes would break the next
                 if emulator:
                     await emulator.stop()
                     emulator.close()
@@ -55,6 +57,7 @@ def build(settings: Settings) -> Services:
     app.router.lifespan_context = lifespan
     pages.register(services)
     api.register(services)
+    oidc.register(services)
     return services
 
 

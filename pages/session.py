@@ -14,6 +14,7 @@ import hmac
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -27,6 +28,7 @@ from services.events import browser_session_ended
 
 T = TypeVar('T')
 COMPLETE_LOGIN = '/login/complete'
+AUTHORIZE = '/oauth/authorize'
 
 
 def current_session() -> Session | None:
@@ -44,12 +46,20 @@ def client_address() -> str:
     return request.client.host if request is not None and request.client else ''
 
 
-async def begin_login(services: Services, user) -> None:
-    """The password was right: the browser fetches its new cookie over HTTP."""
+async def begin_login(services: Services, user, next_url: str = '') -> None:
+    """The password was right: the browser fetches its new cookie over HTTP, then goes on to `next_url`."""
     ticket = await auth.begin_login(
         user, browser_id=browser_id(), client_address=client_address(), max_age=services.settings.session_max_age
     )
-    ui.navigate.to(f'{COMPLETE_LOGIN}?ticket={ticket}')
+    go_on = f'&{urlencode({"next": next_url})}' if safe_next(next_url) else ''
+    ui.navigate.to(f'{COMPLETE_LOGIN}?ticket={ticket}{go_on}')
+
+
+def safe_next(next_url: str | None) -> str:
+    """Where a login may go on to: only a product's sign-in that sent the browser here (never another site)."""
+    if next_url and next_url.startswith(AUTHORIZE + '?') and '\\' not in next_url and len(next_url) < 4000:
+        return next_url
+    return ''
 
 
 def logout_token(session: Session | None) -> str:
@@ -64,13 +74,17 @@ def register_routes(services: Services) -> None:
     settings = services.settings
 
     @app.get(COMPLETE_LOGIN, include_in_schema=False)
-    async def complete_login(request: Request, ticket: str = '') -> RedirectResponse:
+    async def complete_login(request: Request, ticket: str = '', next: str = '') -> RedirectResponse:  # noqa: A002
         session = await auth.claim_login(ticket, browser_id=str(request.session.get('id', '')),
                                          idle=settings.session_idle)  # fmt: skip
         if session is None:
             return RedirectResponse('/login', status_code=303)
         await _end(services, Session.from_cookie(request.session))  # this browser's previous login, if any
         _new_cookie(request, session)
+        if safe_next(next):
+            return RedirectResponse(safe_next(next), status_code=303)  # back to the product's sign-in
+        if settings.product_url and not (await auth.load_user(session)).is_admin:
+            return RedirectResponse(settings.product_url, status_code=303)  # members use the product
         return RedirectResponse('/admin', status_code=303)
 
     @app.post('/logout', include_in_schema=False)
@@ -81,6 +95,12 @@ def register_routes(services: Services) -> None:
             await _end(services, session)
             _new_cookie(request, None)
         return RedirectResponse('/login', status_code=303)
+
+
+async def end_browser_session(services: Services, request: Request) -> None:
+    """Log this browser out (a product's RP-initiated logout, oidc.routes)."""
+    await _end(services, Session.from_cookie(request.session))
+    _new_cookie(request, None)
 
 
 async def _end(services: Services, session: Session | None) -> None:

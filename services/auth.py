@@ -197,6 +197,11 @@ async def touch_session(session: Session | None, *, idle: timedelta = SESSION_ID
 
 async def load_user(session: Session | None) -> User:
     """The session's user, re-read now; NotAuthenticated when the session has ended."""
+    return (await load_login(session)).user
+
+
+async def load_login(session: Session | None) -> LoginSession:
+    """The session's row with its user (and organization), re-read now; NotAuthenticated when it has ended."""
     if session is None:
         raise NotAuthenticated('Please log in.')
     row = await LoginSession.get_or_none(key_digest=session.digest).select_related('user__organization')
@@ -206,7 +211,7 @@ async def load_user(session: Session | None) -> User:
     user = row.user
     if user.id != session.user_id or user.session_epoch != session.epoch or not user.is_enabled:
         raise NotAuthenticated(SESSION_ENDED)
-    return user
+    return row
 
 
 async def require_admin(session: Session | None, *, organization_id: int | None = None) -> User:

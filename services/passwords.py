@@ -18,7 +18,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from db.models import LoginThrottle, Organization, PasswordToken, RateHit, User
-from services import audit
+from services import audit, oidc
 from services.errors import PermissionDenied, ValidationFailed
 from services.locks import at_most, one_at_a_time
 from services.mail import Mailer, password_mail
@@ -167,7 +167,11 @@ async def set_password_with_token(*, token: str, password: str, confirm: str) ->
         record = await PasswordToken.get_or_none(token_hash=digest(token)).select_related('user')
         if not claimed or record is None or not record.user.is_enabled:
             raise ValidationFailed({'token': 'This link is invalid or has expired. Ask for a new one.'})
-        await User.filter(id=record.user_id).update(password_hash=password_hash, session_epoch=F('session_epoch') + 1)
+        # The link came to this address (an email change voids the links), so the address is the user's.
+        await User.filter(id=record.user_id).update(
+            password_hash=password_hash, session_epoch=F('session_epoch') + 1, email_verified_at=now()
+        )
+        await oidc.end_product_sessions(record.user)
         await PasswordToken.filter(user_id=record.user_id, used_at=None).update(used_at=now())
         await LoginThrottle.filter(email=record.user.email).delete()
     return await User.get(id=record.user_id)

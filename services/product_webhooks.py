@@ -10,6 +10,8 @@ import asyncio
 import json
 import logging
 import secrets
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +30,13 @@ POLL_SECONDS = 5.0
 TIMEOUT_SECONDS = 10.0
 EVENTS = ('organization.updated', 'subscription.updated', 'user.created', 'user.updated', 'user.disabled',
           'user.enabled', 'user.deleted', 'tokens.low_balance')  # fmt: skip
+_WORKERS: 'weakref.WeakSet[ProductWebhooks]' = weakref.WeakSet()
+
+
+def nudge() -> None:
+    """Something was queued outside `enqueue` (a back-channel logout, services.oidc): wake the worker now."""
+    for worker in list(_WORKERS):
+        worker._wake.set()
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,9 @@ class ProductWebhooks:
         self.url = settings.product_webhook_url
         self._signer = Webhook(settings.product_webhook_secret) if settings.product_webhook_secret else None
         self._wake = asyncio.Event()
+        # Signs a Back-Channel Logout token at delivery (oidc.tokens), when Sign in with Portico is served.
+        self.logout_token: Callable[[dict], str] | None = None
+        _WORKERS.add(self)
 
     @property
     def enabled(self) -> bool:
@@ -87,8 +99,6 @@ class ProductWebhooks:
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         """Send the oldest waiting event of each organization whose turn it is; the count sent."""
-        if not self.enabled:
-            return 0
         sent = 0
         while True:
             heads = await self._heads()
@@ -101,20 +111,34 @@ class ProductWebhooks:
                 return sent  # a failure waits for its retry; the others were tried once this round
 
     async def _heads(self) -> list[ProductWebhook]:
-        """Per organization, its oldest event still to deliver: the next ones wait for it (the order)."""
+        """Per organization and address, its oldest event still to deliver: the next ones wait for it (the order)."""
         waiting = ProductWebhook.filter(delivered_at=None, failed_at=None).order_by('organization_key', 'id')
-        heads: dict[int, ProductWebhook] = {}
+        heads: dict[tuple, ProductWebhook] = {}
         for delivery in await waiting.limit(1000):
-            heads.setdefault(delivery.organization_key, delivery)
+            heads.setdefault((delivery.kind, delivery.target, delivery.organization_key), delivery)
         return list(heads.values())
 
-    async def _send(self, client: httpx.AsyncClient, delivery: ProductWebhook) -> int:
+    def _request(self, delivery: ProductWebhook) -> dict | None:
+        """What to POST where: a signed JSON event to the product, or a logout token as a form to a client."""
+        if delivery.kind == 'backchannel_logout':
+            if self.logout_token is None:
+                return None
+            token = self.logout_token({**delivery.payload, 'jti': delivery.message_id})
+            return {'url': delivery.target, 'data': {'logout_token': token}}
+        if not self.url:
+            return None
         body = json.dumps(delivery.payload, separators=(',', ':'))
-        try:
-            response = await client.post(self.url, content=body, headers=self.headers(delivery, body))
-            error = '' if response.is_success else f'HTTP {response.status_code}'
-        except httpx.HTTPError as failure:
-            error = f'{type(failure).__name__}: {failure}'
+        return {'url': self.url, 'content': body, 'headers': self.headers(delivery, body)}
+
+    async def _send(self, client: httpx.AsyncClient, delivery: ProductWebhook) -> int:
+        request = self._request(delivery)
+        error = 'nowhere to send it: no PRODUCT_WEBHOOK_URL, or no signing key for a logout token'
+        if request is not None:
+            try:
+                response = await client.post(**request)
+                error = '' if response.is_success else f'HTTP {response.status_code}'
+            except httpx.HTTPError as failure:
+                error = f'{type(failure).__name__}: {failure}'
         delivery.attempts += 1
         if not error:
             delivery.delivered_at, delivery.last_error = now(), ''

@@ -42,6 +42,7 @@ class Settings:
     forwarded_allow_ips: str = '127.0.0.1'
     product_webhook_url: str | None = None
     product_webhook_secret: str = ''
+    product_url: str | None = None
 
     @property
     def offline_billing(self) -> bool:
@@ -101,6 +102,7 @@ class Settings:
             forwarded_allow_ips=_forwarded_allow_ips(env.get('FORWARDED_ALLOW_IPS', '127.0.0.1')),
             product_webhook_url=_optional_url(env.get('PRODUCT_WEBHOOK_URL'), 'PRODUCT_WEBHOOK_URL'),
             product_webhook_secret=_webhook_secret(env.get('PRODUCT_WEBHOOK_SECRET') or ''),
+            product_url=_optional_url(env.get('PRODUCT_URL'), 'PRODUCT_URL'),
         )
 
     def prepare_data_dir(self) -> 'Settings':

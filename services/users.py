@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db.models import Organization, PasswordToken, Role, User
-from services import audit
+from services import audit, oidc
 from services.auth import Session, require_admin
 from services.billing.mirror import seat_limit, seats_in_use
 from services.errors import PermissionDenied, RateLimited, ValidationFailed
@@ -161,6 +161,7 @@ class UserDirectory:
                 setattr(user, name, value)
             if ends_sessions:
                 user.session_epoch += 1
+                await oidc.end_product_sessions(user)
             await user.save()
             await self._record(admin, 'user.edited', user, before=before, after=snapshot(user))
         self._published(organization.id, ended=user.id if ends_sessions else None)
@@ -181,6 +182,7 @@ class UserDirectory:
                 if user.role == Role.ADMIN:
                     await self._require_another_enabled_admin(organization.id, user.id)
                 user.session_epoch += 1
+                await oidc.end_product_sessions(user)
             user.is_enabled = enabled
             await user.save()
             action = 'user.enabled' if enabled else 'user.disabled'
@@ -198,6 +200,7 @@ class UserDirectory:
             if user.role == Role.ADMIN and user.is_enabled:
                 await self._require_another_enabled_admin(organization.id, user.id)
             await self._record(admin, 'user.deleted', user, before=snapshot(user))
+            await oidc.end_product_sessions(user)
             await user.delete()
         self._published(organization.id, ended=user_id)
         return user

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -37,7 +38,7 @@ _ORIGINAL_LIFESPAN = app.router.lifespan_context
 # the portal drive the same service code that the fast tests run on PostgreSQL. The security tests in Chromium
 # (test_browser_sessions.py) run on both.
 ONCE_ON_SQLITE = ('emulator/', 'test_browser_users.py', 'test_browser_subscription.py', 'test_browser_billing.py',
-                  'test_browser_usage.py',
+                  'test_browser_usage.py', 'test_browser_sign_in.py',
                   'test_browser_foundation.py')  # fmt: skip
 
 
@@ -270,6 +271,26 @@ def live_server(portico_env: Settings, tmp_path: Path) -> Iterator[LiveServer]:
         raise
     finally:
         log.close()
+
+
+@contextmanager
+def example_product(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """examples/product/app.py on env['PORT'], started as a developer starts it; yields its URL."""
+    url = f'http://127.0.0.1:{env["PORT"]}'
+    with log_path.open('w') as log:
+        process = subprocess.Popen([sys.executable, 'examples/product/app.py'], cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+        for _ in range(100):
+            try:
+                httpx.get(f'{url}/events', timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        try:
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture

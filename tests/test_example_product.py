@@ -3,8 +3,6 @@ with an idempotency key, and verifies Portico's webhooks with the Standard Webho
 
 import asyncio
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +11,7 @@ import httpx
 import pytest
 
 from tests.billing_helpers import subscribe_through_stripe
-from tests.conftest import ROOT, LiveServer, free_port
+from tests.conftest import LiveServer, example_product, free_port
 from tests.helpers import PASSWORD
 from tests.product_receiver import SECRET
 
@@ -32,20 +30,8 @@ def product(product_env, live_server: LiveServer, tmp_path: Path) -> Iterator[st
     assert made.returncode == 0, made.stderr
     env = {**live_server.env, 'PORTICO_URL': live_server.url, 'PORTICO_API_KEY': made.stdout.strip(),
            'PORTICO_WEBHOOK_SECRET': SECRET, 'PORT': str(PRODUCT_PORT)}  # fmt: skip
-    log = (tmp_path / 'product.log').open('w')
-    process = subprocess.Popen([sys.executable, 'examples/product/app.py'], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)  # fmt: skip
-    url = f'http://127.0.0.1:{PRODUCT_PORT}'
-    for _ in range(100):
-        try:
-            httpx.get(f'{url}/events', timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    with example_product(env, tmp_path / 'product.log') as url:
+        yield url
 
 
 async def test_the_example_product_checks_spends_once_and_hears_portico(

@@ -1,5 +1,6 @@
-"""Schemathesis against the running portal: Portico's plain HTTP routes and pages, and the Stripe emulator's API and
-hosted pages, with no credentials and with wrong ones. No request may get a 5xx, and the log holds no traceback.
+"""Schemathesis against the running portal: Portico's plain HTTP routes and pages (Sign in with Portico's among
+them), and the Stripe emulator's API and hosted pages, with no credentials and with wrong ones. No request may get a
+5xx, and the log holds no traceback.
 
 The OpenAPI document is built here from the emulator's own route table and the portal's route list, with every
 parameter a free string, so that the fuzzer also sends what no SDK would. The emulator keeps its state in its own
@@ -29,8 +30,26 @@ PORTICO_PAGES = {
     '/admin/subscriptions': ['canceled'],
     '/admin/subscriptions/complete': ['session_id'],
     '/set-password/{token}': [],
-    '/login/complete': ['ticket'],
+    '/login/complete': ['ticket', 'next'],
+    '/.well-known/openid-configuration': [],
+    '/oauth/jwks': [],
+    '/oauth/authorize': [
+        'response_type',
+        'client_id',
+        'redirect_uri',
+        'scope',
+        'state',
+        'nonce',
+        'code_challenge',
+        'code_challenge_method',
+        'prompt',
+        'max_age',
+        'portico_login_after',
+    ],
+    '/oauth/logout': ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'],
+    '/oauth/logout/confirm': [],
 }
+OAUTH_FORMS = ('/oauth/token', '/oauth/revoke', '/oauth/logout', '/oauth/userinfo')  # POSTed forms, any fields
 HOSTED = {
     ('GET', '/pay/{session_id}'),
     ('POST', '/pay/{session_id}'),
@@ -55,6 +74,9 @@ def openapi() -> dict:
     for path, query in PORTICO_PAGES.items():
         add('GET', path, query=query)
     add('POST', '/logout', form=True)
+    for path in OAUTH_FORMS:
+        add('POST', path, form=True, headers=['Authorization'])
+    add('GET', '/oauth/userinfo', headers=['Authorization'])
     paths['/stripe/webhook'] = {'post': {
         'parameters': [_parameter('header', 'Stripe-Signature')],
         'requestBody': {'content': {'application/json': {'schema': {'type': 'object'}}}},

@@ -8,6 +8,7 @@ from db.models.billing import (
     SubscriptionMirror,
     TokenLedgerEntry,
 )
+from db.models.oidc import OidcClient, OidcCode, OidcToken
 from db.models.people import (
     AuditEvent,
     LoginSession,
@@ -24,6 +25,7 @@ from db.models.product import ApiIdempotency, ApiKey, ProductState, ProductWebho
 
 __all__ = [
     'ApiIdempotency', 'ApiKey', 'AuditEvent', 'BillingAccount', 'ChangePreview', 'CheckoutFulfillment', 'LoginSession',
-    'LoginThrottle', 'Organization', 'OutboxMail', 'PasswordToken', 'ProductState', 'ProductWebhook', 'RateHit', 'Role',
-    'StripeEvent', 'SubscriptionMirror', 'TokenLedgerEntry', 'User', 'user_search_text',
+    'LoginThrottle', 'OidcClient', 'OidcCode', 'OidcToken', 'Organization', 'OutboxMail', 'PasswordToken',
+    'ProductState', 'ProductWebhook', 'RateHit', 'Role', 'StripeEvent', 'SubscriptionMirror', 'TokenLedgerEntry',
+    'User', 'user_search_text',
 ]  # fmt: skip

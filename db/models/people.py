@@ -41,6 +41,8 @@ class User(Model):
     # Every session stores the epoch it was opened with; bumping it ends all of them at once.
     session_epoch = fields.IntField(default=0)
     last_login_at = fields.DatetimeField(null=True)
+    # When the user set a password with a link mailed to this address: the proof that the email is theirs.
+    email_verified_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     # Name and email case-folded by Python, kept up to date by save(): "Search users" then ignores case for every

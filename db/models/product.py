@@ -54,6 +54,9 @@ class ProductWebhook(Model):
     delivered_at = fields.DatetimeField(null=True)
     failed_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(default='')
+    # A back-channel logout for an OpenID Connect client (services.oidc) rides the same queue, to its own address.
+    kind = fields.CharField(max_length=20, default='webhook', db_default='webhook')
+    target = fields.CharField(max_length=2000, default='', db_default='')
 
     class Meta:
         table = 'product_webhooks'

@@ -32,8 +32,15 @@ def build(settings: Settings) -> Services:
     app.add_middleware(SecurityHeaders, https=settings.is_https)
     nicegui_lifespan = app.router.lifespan_context
 
+    entered = []  # the lifespans running now
+
     @asynccontextmanager
     async def lifespan(application):
+        if entered:  # entered again while running (NiceGUI's test fixture `create_user` does): NiceGUI's part only,
+            async with nicegui_lifespan(application):  # or a second Tortoise set-up would close the connections
+                yield  # that the first one's tasks are using
+            return
+        entered.append(application)
         # Tortoise 1.x keeps its context per task; opening it in the lifespan (not on_startup) makes it ready
         # before the first request and visible to every handler.
         async with open_database(settings.database_url), nicegui_lifespan(application):
@@ -53,6 +60,7 @@ def build(settings: Settings) -> Services:
                 if emulator:
                     await emulator.stop()
                     emulator.close()
+                entered.clear()
 
     app.router.lifespan_context = lifespan
     pages.register(services)

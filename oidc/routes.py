@@ -18,14 +18,15 @@ from joserfc.errors import JoseError
 from nicegui import app, ui
 
 from components.frame import frame, narrow_card
-from oidc.provider import ALGORITHM, Person, Provider
-from oidc.provider import Request as OAuthRequest
+from oidc.adapters import Person
+from oidc.adapters import Request as OAuthRequest
+from oidc.provider import Provider
 from pages import session as browser
 from services import auth, oidc
 from services.auth import Session
 from services.container import Services
 from services.errors import NotAuthenticated
-from services.oidc_keys import KeyStore
+from services.oidc_keys import ALGORITHM, KeyStore
 
 log = logging.getLogger('portico.oidc')
 LOGIN_AFTER = 'portico_login_after'  # added to the authorize URL that /login goes back to, for prompt=login

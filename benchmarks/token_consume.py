@@ -29,6 +29,7 @@ START_BALANCE = 10**9
 
 FLOOR = """
 import sys
+from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from tortoise import Tortoise
 from tortoise.contrib.fastapi import RegisterTortoise
@@ -45,6 +46,7 @@ async def consume(organization_id: int):
         token_balance=F('token_balance') - 1)
     return {'debited': debited}
 
+@asynccontextmanager
 async def lifespan(app):
     async with RegisterTortoise(app=app, config=tortoise_config(sys.argv[1]), _enable_global_fallback=True):
         yield

@@ -43,6 +43,13 @@ class Entitlements:
         }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Liveness:
+    organization_id: int
+    status: str
+    is_live: bool
+
+
 class EntitlementsReader:
     def __init__(self, *, settings: Settings, catalog: Catalog, product: ProductWebhooks) -> None:
         self.settings = settings
@@ -53,11 +60,7 @@ class EntitlementsReader:
         subscription = await SubscriptionMirror.get_or_none(organization_id=organization.id)
         account = await BillingAccount.get_or_none(organization_id=organization.id)
         trial_end = organization.created_at + timedelta(days=self.settings.trial_days)
-        if subscription is not None:
-            status, live = subscription.status, is_live(subscription)
-        else:
-            live = now() < trial_end
-            status = 'trial' if live else 'trial_ended'
+        status, live = self._status(organization, subscription)
         return Entitlements(
             organization_id=organization.id, organization_name=organization.name,
             plan=self._plan(subscription.plan_id) if subscription else None, status=status, is_live=live,
@@ -66,6 +69,20 @@ class EntitlementsReader:
             seats_in_use=await seats_in_use(organization.id), token_balance=account.token_balance if account else 0,
             scheduled_end=scheduled_end(subscription) if subscription else None,
         )  # fmt: skip
+
+    def _status(self, organization: Organization, subscription: SubscriptionMirror | None) -> tuple[str, bool]:
+        if subscription is not None:
+            return subscription.status, is_live(subscription)
+        live = now() < organization.created_at + timedelta(days=self.settings.trial_days)
+        return ('trial' if live else 'trial_ended'), live
+
+    async def liveness(self, organization_id: int) -> Liveness | None:
+        """Only whether the organization is live, and its status: what spending a token asks (two queries)."""
+        organization = await Organization.get_or_none(id=organization_id)
+        if organization is None:
+            return None
+        status, live = self._status(organization, await SubscriptionMirror.get_or_none(organization_id=organization_id))
+        return Liveness(organization_id=organization_id, status=status, is_live=live)
 
     async def of_id(self, organization_id: int) -> Entitlements | None:
         organization = await Organization.get_or_none(id=organization_id)

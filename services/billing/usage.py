@@ -65,9 +65,8 @@ class Usage:
 
     async def _once(self, organization_id: int, key: str, request: dict, act) -> Outcome:
         digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-        if (first := await self._first_answer(organization_id, key, digest)) is not None:
-            return first
-        entitlements = await self.entitlements.of_id(organization_id)
+        # A repeat of a key finds its first answer when its insert below fails: a new key costs no look-up.
+        entitlements = await self.entitlements.liveness(organization_id)
         if entitlements is None:
             return Outcome(404, {'code': 'resource_missing', 'message': f'No organization {organization_id}.'})
         low = False
@@ -108,12 +107,12 @@ class Usage:
             status = entitlements.status
             message = f'The organization is not live: its status is {status}.'
             return Outcome(403, {'code': 'subscription_inactive', 'message': message, 'status': status}), False
-        account, _ = await BillingAccount.get_or_create(organization_id=organization_id)
-        debited = await BillingAccount.filter(id=account.id, token_balance__gte=amount).update(
+        debited = await BillingAccount.filter(organization_id=organization_id, token_balance__gte=amount).update(
             token_balance=F('token_balance') - amount
-        )
+        )  # no account yet is a balance of 0: nothing is debited
         if not debited:
-            balance = (await BillingAccount.get(id=account.id)).token_balance
+            account = await BillingAccount.get_or_none(organization_id=organization_id)
+            balance = account.token_balance if account else 0
             return Outcome(402, {'code': 'insufficient_tokens', 'message': f'The balance is {balance:,} tokens, '
                                  f'less than {amount:,}.', 'balance': balance}), False  # fmt: skip
         entry = await TokenLedgerEntry.create(

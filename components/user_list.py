@@ -134,11 +134,13 @@ class UserList(ui.card):
         row.show_enabled(user.is_enabled if changed is None else changed.is_enabled)  # refused: put it back
 
     async def _resend(self, user: User) -> None:
+        client = ui.context.client  # now: a live update during the call may redraw the row and its button
         sent = await self.actions.resend(user)
         if sent is None:
             return
         if sent.link:
-            open_link_dialog(sent)
+            with client:
+                open_link_dialog(sent)
         else:
             ui.notify(f'A password email is on its way to {user.email}.', type='positive')
 
@@ -154,6 +156,7 @@ class UserList(ui.card):
             fields = _user_fields()
 
             async def add() -> None:
+                client = ui.context.client  # the link must show even if the list is redrawn meanwhile
                 added = await self._submit(
                     dialog, fields, lambda: self.actions.add(_form(fields)),
                     lambda added: f'{added.user.name} was added.'
@@ -161,7 +164,8 @@ class UserList(ui.card):
                     seats_note=seats_note,
                 )  # fmt: skip
                 if added is not None and added.link:
-                    open_link_dialog(added)
+                    with client:
+                        open_link_dialog(added)
 
             _dialog_buttons(dialog, 'Add user', add)
         dialog.open()

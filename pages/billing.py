@@ -104,9 +104,11 @@ class BillingActions:
         )  # fmt: skip
 
     async def token_history(self) -> None:
+        client = ui.context.client  # now: a live update during the queries may re-render the button's section
         entries, daily_use = await self.portal.tokens.history(), await self.portal.usage.daily_use()
         if entries is not None and daily_use is not None:
-            dialogs.open_token_history(entries=entries, daily_use=daily_use)
+            with client:
+                dialogs.open_token_history(entries=entries, daily_use=daily_use)
 
     def low_balance_alert(self) -> None:
         dialogs.open_low_balance_alert(

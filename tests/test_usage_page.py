@@ -45,6 +45,17 @@ async def test_the_token_history_lists_consumptions_under_a_chart_of_the_last_30
     assert chart.options['series'][0]['data'][-1] == 30 and len(chart.options['series'][0]['data']) == 30
 
 
+async def test_the_token_history_opens_even_when_a_live_update_redraws_its_button_meanwhile(user: UserSim) -> None:
+    admin = await flexible_organization('Redraw Org')
+    await log_in(user, admin.email)
+    usage = app.state.services.usage
+    await usage.grant(organization_id=admin.organization_id, amount=100, idempotency_key='g', reason='Welcome')
+    await user.should_see('100', retries=20)
+    click(user, 'Token history')  # its handler reads the history while…
+    await usage.grant(organization_id=admin.organization_id, amount=5, idempotency_key='g2', reason='Bonus')
+    await user.should_see('Granted: Welcome', retries=30)  # …this grant's live update redraws the section
+
+
 async def test_alert_me_below_is_set_and_cleared(user: UserSim) -> None:
     admin = await flexible_organization('Alert Org')
     await log_in(user, admin.email)

@@ -180,7 +180,8 @@ async def webhooks(settings: Settings, args: argparse.Namespace) -> int:
             print(f'Event {queued.id} ({queued.type}, {queued.message_id}) is queued again.')
             return 0
         status = await product_webhooks.status()
-    print(f'destination: {settings.product_webhook_url or "none (PRODUCT_WEBHOOK_URL is unset: nothing is queued)"}')
+    unset = 'none (PRODUCT_WEBHOOK_URL is unset: no events are queued; back-channel logouts go to their clients)'
+    print(f'destination: {settings.product_webhook_url or unset}')
     print(f'pending {status.pending}, failed {status.failed}, delivered {status.delivered}')
     for delivery in status.failing:
         retry = delivery.next_attempt_at.isoformat(timespec='seconds')

@@ -209,7 +209,8 @@ async def live_access(access_token: str) -> OidcToken | None:
 
 async def end_product_sessions(user: User) -> None:
     """In the transaction that ends the user's portal sessions: revoke their tokens, and queue a Back-Channel
-    Logout for every client with a back-channel address that holds (or held) a token of theirs."""
+    Logout for every client with a back-channel address that holds (or held) a token of theirs. After the commit,
+    `product_webhooks.nudge()` sends them at once (else the worker's next poll does, within 5 s)."""
     await OidcToken.filter(user_id=user.id, revoked_at=None).update(revoked_at=now())
     client_ids = await OidcToken.filter(user_id=user.id).distinct().values_list('client_id', flat=True)
     if not client_ids:
@@ -222,9 +223,6 @@ async def end_product_sessions(user: User) -> None:
             target=client.backchannel_logout_uri, payload={'sub': str(user.id), 'aud': client.client_id},
             next_attempt_at=now(),
         )  # fmt: skip
-    from services.product_webhooks import nudge  # the worker sends it at once
-
-    nudge()
 
 
 def claims(user: User, scope: str, entitlements: 'Entitlements | None') -> dict:

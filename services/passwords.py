@@ -23,6 +23,7 @@ from services.errors import PermissionDenied, ValidationFailed
 from services.locks import at_most, one_at_a_time
 from services.mail import Mailer, password_mail
 from services.moments import now
+from services.product_webhooks import nudge
 from services.validation import check_password, clean_email
 
 RESET_LINK_TTL = timedelta(hours=24)
@@ -174,6 +175,7 @@ async def set_password_with_token(*, token: str, password: str, confirm: str) ->
         await oidc.end_product_sessions(record.user)
         await PasswordToken.filter(user_id=record.user_id, used_at=None).update(used_at=now())
         await LoginThrottle.filter(email=record.user.email).delete()
+    nudge()  # after the commit: its back-channel logouts go at once
     return await User.get(id=record.user_id)
 
 

@@ -22,7 +22,7 @@ from services.forms import UserForm
 from services.mail import Mailer, password_mail
 from services.moments import now
 from services.passwords import INVITE_LINK_TTL, hand_over_link, issue_password_token
-from services.product_webhooks import ProductWebhooks
+from services.product_webhooks import ProductWebhooks, nudge
 from services.settings import Settings
 
 DEFAULT_PAGE_SIZE = 25
@@ -257,6 +257,8 @@ class UserDirectory:
             raise PermissionDenied('The organization must keep at least one enabled admin.')
 
     def _published(self, organization_id: int, *, ended: int | None) -> None:
+        """After the commit: open pages hear of it; the product's webhooks and back-channel logouts go at once."""
+        nudge()
         if ended is not None:
             self.events.publish(session_ended(ended))
         self.events.publish(users_changed(organization_id))

@@ -151,7 +151,6 @@ def new_item(subscription_id: str, *, created: int) -> dict:
     return {
         'id': new_id('si'),
         'object': 'subscription_item',
-        'billed_until': None,
         'billing_thresholds': None,
         'created': created,
         'current_period_end': None,

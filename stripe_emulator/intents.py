@@ -38,6 +38,9 @@ def new_payment_intent(
     intent = {
         'id': intent_id,
         'object': 'payment_intent',
+        'allowed_payment_method_types': None,
+        'managed_payments': None,
+        'payment_record': None,
         'amount': amount,
         'amount_capturable': 0,
         'amount_received': 0,
@@ -116,7 +119,6 @@ def new_setup_intent(
         'id': intent_id,
         'object': 'setup_intent',
         'application': None,
-        'attach_to_self': None,
         'automatic_payment_methods': None,
         'cancellation_reason': None,
         'client_secret': f'{intent_id}_secret_{random_token(25)}',

@@ -32,7 +32,8 @@ def draft(
             'subscription_details': {
                 'metadata': dict(subscription.get('metadata') or {}),
                 'subscription': subscription['id'],
-                'subscription_proration_date': proration_date,
+                # optional, not nullable: present only for a proration
+                **({'subscription_proration_date': proration_date} if proration_date is not None else {}),
             },
         }
     invoice = {
@@ -120,7 +121,6 @@ def draft(
         'subtotal': 0,
         'subtotal_excluding_tax': 0,
         'test_clock': customer.get('test_clock'),
-        'threshold_reason': None,
         'total': 0,
         'total_discount_amounts': [],
         'total_excluding_tax': 0,

@@ -35,6 +35,8 @@ def create(ctx: Context, params: dict) -> dict:
     session = {
         'id': session_id,
         'object': 'checkout.session',
+        'allowed_payment_method_types': None,
+        'managed_payments': None,
         'adaptive_pricing': {'enabled': False},
         'after_expiration': None,
         'allow_promotion_codes': get_bool(params, 'allow_promotion_codes'),
@@ -85,7 +87,6 @@ def create(ctx: Context, params: dict) -> dict:
         'payment_status': 'no_payment_required' if mode == 'setup' else 'unpaid',
         'permissions': None,
         'phone_number_collection': {'enabled': False},
-        'presentment_details': None,
         'recovered_from': None,
         'saved_payment_method_options': None,
         'setup_intent': None,

@@ -50,6 +50,9 @@ def create(ctx: Context, params: dict) -> dict:
         'tax_exempt': get_str(params, 'tax_exempt') or 'none',
         'test_clock': clock_id,
     }
+    for optional in ('business_name', 'individual_name'):  # optional and not nullable: absent unless given
+        if customer[optional] is None:
+            del customer[optional]
     ctx.save_and_emit('customer.created', customer)
     for index, tax_id in enumerate(get_dicts(params, 'tax_id_data') or []):
         _create_tax_id(ctx, customer, tax_id, param=f'tax_id_data[{index}]')
@@ -74,6 +77,9 @@ def update(ctx: Context, params: dict, customer: str) -> dict:
     for key in ('name', 'email', 'phone', 'description', 'business_name', 'individual_name', 'tax_exempt'):
         if key in params:
             doc[key] = get_str(params, key)
+    for optional in ('business_name', 'individual_name'):  # emptied: absent again, as on Stripe
+        if optional in doc and doc[optional] is None:
+            del doc[optional]
     if 'address' in params:
         doc['address'] = address(params['address'], param='address')
     if 'preferred_locales' in params:
@@ -169,8 +175,6 @@ def _create_tax_id(ctx: Context, customer: dict, data: dict, *, param: str | Non
         'customer_account': None,
         'livemode': False,
         'owner': {
-            'account': None,
-            'application': None,
             'customer': customer['id'],
             'customer_account': None,
             'type': 'customer',

@@ -15,6 +15,7 @@ def create(ctx: Context, params: dict) -> dict:
     product = {
         'id': get_str(params, 'id') or new_id('prod'),
         'object': 'product',
+        'tax_details': None,
         'active': get_bool(params, 'active', default=True),
         'created': now,
         'default_price': None,

@@ -5,6 +5,7 @@ from . import charges, settlement
 from .context import Context
 from .errors import StripeError
 from .ids import new_id, random_token
+from .render import render, renderer
 
 
 def new_payment_intent(
@@ -161,3 +162,14 @@ def _last_error(error: StripeError, payment_method: str | None, charge: dict | N
         'payment_method': {'id': payment_method, 'object': 'payment_method'} if payment_method else None,
         'type': error.type,
     }
+
+
+@renderer('payment_intent')
+def _render(ctx: Context, intent: dict) -> dict:
+    """`last_payment_error.payment_method` is the whole payment method, as on Stripe (it is stored as a reference)."""
+    error = intent.get('last_payment_error') or {}
+    reference = error.get('payment_method')
+    if isinstance(reference, dict) and 'card' not in reference and 'sepa_debit' not in reference:
+        if (found := ctx.store.get(reference['id'], 'payment_method')) is not None:
+            return {**intent, 'last_payment_error': {**error, 'payment_method': render(ctx, found)}}
+    return intent

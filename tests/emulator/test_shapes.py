@@ -2,7 +2,7 @@
 fields that endive always returns (possibly as null) are present. The faults listed in issue 13, each checked
 through the real SDK, against the emulator and, with STRIPE_TEST_SECRET_KEY, against Stripe."""
 
-from .billing_helpers import catalogue, customer_on_clock, subscribe
+from .billing_helpers import catalogue, customer_on_clock, open_invoice, subscribe
 
 
 async def test_optional_fields_are_absent_and_endive_fields_present(backend):
@@ -49,3 +49,12 @@ async def test_a_price_expands_its_product_alone_and_in_a_list(backend):
     assert price.product.object == 'product' and price.product.name == 'Pro'
     listed = await v1.prices.list_async(params={'expand': ['data.product'], 'limit': 100})
     assert all(item.product.object == 'product' for item in listed.data)
+
+
+async def test_a_failed_payment_names_its_whole_payment_method(backend):
+    prices = await catalogue(backend)
+    customer, failing, _, _ = await open_invoice(backend, prices.basic_monthly)
+    [intent] = (await backend.v1.payment_intents.list_async(params={'customer': customer.id})).data
+    method = intent.last_payment_error.payment_method
+    assert method.id == failing.id and method.object == 'payment_method'
+    assert method.type == 'card' and method.card.last4 == failing.card.last4

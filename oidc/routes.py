@@ -120,9 +120,8 @@ async def _login_of(request: Request) -> tuple[Person | None, int]:
         login = await auth.load_login(Session.from_cookie(request.session))
     except NotAuthenticated:
         return None, 0
-    auth_time = int(login.created_at.timestamp())
-    user = await oidc.signable_user(login.user_id)
-    return (Person(user, auth_time) if user else None), auth_time
+    auth_time = int(login.created_at.timestamp())  # load_login checked that the user is enabled
+    return (Person(login.user, auth_time) if login.user.password_hash else None), auth_time
 
 
 def _needs_fresh_login(request: Request, auth_time: int) -> bool:

@@ -81,8 +81,8 @@ def register_routes(services: Services) -> None:
             return RedirectResponse('/login', status_code=303)
         await _end(services, Session.from_cookie(request.session))  # this browser's previous login, if any
         _new_cookie(request, session)
-        if safe_next(next):
-            return RedirectResponse(safe_next(next), status_code=303)  # back to the product's sign-in
+        if go_on := safe_next(next):
+            return RedirectResponse(go_on, status_code=303)  # back to the product's sign-in
         if settings.product_url and not (await auth.load_user(session)).is_admin:
             return RedirectResponse(settings.product_url, status_code=303)  # members use the product
         return RedirectResponse('/admin', status_code=303)

@@ -36,6 +36,7 @@ class KeyStore:
         self.path = data_dir / FILE_NAME
         self._loaded_at: float | None = None
         self._keys: list[StoredKey] = []
+        self._imported: dict[str, ECKey] = {}  # by kid, parsed once per version of the file
 
     def _new_key(self) -> StoredKey:
         kid = secrets.token_urlsafe(8)
@@ -51,6 +52,7 @@ class KeyStore:
         if self._loaded_at != mtime:
             records = json.loads(self.path.read_text())['keys']
             self._keys = [StoredKey(**record) for record in records]
+            self._imported = {key.kid: ECKey.import_key(key.jwk) for key in self._keys}
             self._loaded_at = mtime
         moment = int(time.time())
         return [key for key in self._keys if key.retires is None or key.retires > moment]
@@ -65,11 +67,11 @@ class KeyStore:
     def signing(self) -> KeySet:
         """The key that signs now (the newest in service), as a key set of one."""
         current = [key for key in self._read() if key.retires is None]
-        return KeySet([ECKey.import_key(current[-1].jwk)])
+        return KeySet([self._imported[current[-1].kid]])
 
     def verifying(self) -> KeySet:
         """Every key still valid: the signing one and those retiring."""
-        return KeySet([ECKey.import_key(key.jwk) for key in self._read()])
+        return KeySet([self._imported[key.kid] for key in self._read()])
 
     def public(self) -> dict:
         """The JWKS document."""

@@ -1,5 +1,6 @@
 """The endpoints of /api/v1: entitlements, users and tokens. Thin: they take the key, call a service, map its answer."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -163,8 +164,14 @@ def _organization(found: Entitlements) -> schemas.OrganizationOut:
         trial=schemas.TrialOut(start=int(found.trial_start.timestamp()), end=int(found.trial_end.timestamp())),
         seats=schemas.SeatsOut(limit=found.seat_limit, in_use=found.seats_in_use),
         token_balance=found.token_balance,
-        scheduled_end=int(found.scheduled_end.timestamp()) if found.scheduled_end else None,
+        scheduled_end=_unix(found.scheduled_end),
+        past_due_since=_unix(found.past_due_since),
+        grace_ends_at=_unix(found.grace_ends_at),
     )
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
 
 
 def _user(found: User) -> schemas.UserOut:

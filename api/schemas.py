@@ -67,6 +67,8 @@ class OrganizationOut(BaseModel):
             'seats': {'limit': 10, 'in_use': 4},
             'token_balance': 2500,
             'scheduled_end': None,
+            'past_due_since': None,
+            'grace_ends_at': None,
         }
     )
     object: Literal['organization'] = 'organization'
@@ -79,6 +81,13 @@ class OrganizationOut(BaseModel):
     seats: SeatsOut
     token_balance: int
     scheduled_end: int | None = Field(description='Unix time a scheduled cancellation ends the subscription')
+    past_due_since: int | None = Field(
+        default=None, description='Unix time of the first failed payment while the subscription is past due or unpaid'
+    )
+    grace_ends_at: int | None = Field(
+        default=None,
+        description='Unix time a past-due organization stops being live (GRACE_DAYS after its first failure)',
+    )
 
 
 class OrganizationList(BaseModel):

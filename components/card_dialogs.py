@@ -27,21 +27,30 @@ def open_payment_methods(
     update: Callable[[str, dict], Awaitable[object | None]],
     make_default: Callable[[str], Awaitable[object | None]],
     remove: Callable[[str], Awaitable[object | None]],
+    owed: str | None = None,
+    pay_now: Callable[[], Awaitable[bool]] | None = None,
 ) -> 'PaymentMethodsDialog':
-    """Open the dialog; the page keeps what this returns to call `reload()` when a webhook changes the cards."""
-    return PaymentMethodsDialog(load=load, add=add, update=update, make_default=make_default, remove=remove)
+    """Open the dialog; the page keeps what this returns to call `reload()` when a webhook changes the cards.
+
+    With `owed` (after a failed payment, from "Update payment method"), it says so and offers "Pay now" with the
+    default card; a card added from it becomes the default."""
+    return PaymentMethodsDialog(load=load, add=add, update=update, make_default=make_default, remove=remove,
+                                owed=owed, pay_now=pay_now)  # fmt: skip
 
 
 class PaymentMethodsDialog:
     """The open "Payment methods" dialog: one group per saved card, and "Add payment method" below them."""
 
-    def __init__(self, *, load, add, update, make_default, remove) -> None:
+    def __init__(self, *, load, add, update, make_default, remove, owed=None, pay_now=None) -> None:
         self.load, self.add, self.update = load, add, update
-        self.make_default, self.remove = make_default, remove
+        self.make_default, self.remove, self.pay_now = make_default, remove, pay_now
         self.cards: list[Card] | None = None
         self.removing: str | None = None  # the card whose removal waits for "Remove" or "Keep"
         self.generation = 0
         with dialog_frame('Payment methods', width='36rem') as self.dialog:
+            if owed:
+                ui.label(f'{owed} is owed. Make the card you want to pay with the default, or add one, then "Pay now".'
+                         ).classes('text-body2').mark('owed')  # fmt: skip
             self.list = ui.column().classes('w-full gap-2')
             with self.list:
                 ui.label('Loading payment methods…').classes('text-grey-7')
@@ -49,6 +58,8 @@ class PaymentMethodsDialog:
                 ui.button('Add payment method', icon='add', on_click=self._add).props('outline no-caps')
                 ui.space()
                 ui.button('Close', on_click=self.dialog.close).props('flat no-caps')
+                if pay_now:
+                    ui.button('Pay now', on_click=self._pay).props('no-caps color=negative')
         background_tasks.create(self.reload(), name='load payment methods', context=self.list)
 
     async def reload(self) -> None:
@@ -124,6 +135,14 @@ class PaymentMethodsDialog:
         else:
             ui.notify(success, type='positive')
             await self.reload()
+
+    async def _pay(self, event: events.ClickEventArguments) -> None:
+        if not event.sender.enabled:
+            return
+        with busy(self.dialog):
+            paid = await self.pay_now()
+        if paid:
+            self.dialog.close()
 
     async def _add(self, event: events.ClickEventArguments) -> None:
         if not event.sender.enabled:

@@ -13,6 +13,7 @@ from nicegui import ui
 from services.billing.mirror import comparable, ends_or_renews_on
 from services.billing.subscriptions import BillingOverview
 from services.moments import long_date
+from services.plans import format_money
 
 STATUS_LABELS = {
     'active': ('Active', 'positive'),
@@ -43,6 +44,9 @@ class SubscriptionActions:
     add_tokens: Callable[[], object] | None = None
     token_history: Callable[[], object] | None = None
     low_balance_alert: Callable[[], object] | None = None
+    # The failed-payment banner's buttons: "Pay now" and "Update payment method".
+    pay_now: Callable[[], object] | None = None
+    update_payment_method: Callable[[], object] | None = None
     # Told the overview at each render, so the dialogs open with what the section shows.
     remember: Callable[[BillingOverview], None] = lambda overview: None
 
@@ -73,6 +77,8 @@ class SubscriptionSection(ui.card):
             ui.space()
             if overview.subscribed:
                 self._cogwheel()
+        if overview.owes:
+            self._payment_failed()
         if overview.cancellation_scheduled:
             with ui.row().classes('w-full items-center bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
                 ui.icon('event_busy')
@@ -83,6 +89,45 @@ class SubscriptionSection(ui.card):
                 self._subscribed_fields()
             else:
                 self._trial_fields()
+
+    def _payment_failed(self) -> None:
+        """What failed, the amount, Stripe's next attempt, and two ways out: pay now, or with another card."""
+        overview, subscription = self.overview, self.overview.subscription
+        amount = format_money(subscription.open_invoice_amount, subscription.open_invoice_currency or 'usd')
+        if subscription.next_payment_attempt:
+            retry = f'Stripe tries again on {long_date(subscription.next_payment_attempt)}.'
+        else:
+            retry = 'Stripe will not try again.'
+        if overview.grace_ends_at:
+            consequence = f'Everything keeps working until {long_date(overview.grace_ends_at)}.'
+        else:
+            consequence = 'Your users cannot use the product until it is paid.'
+        banner = ui.column().classes('w-full gap-1 bg-red-1 text-red-10 q-pa-sm rounded-borders')
+        with banner.props('role=alert').mark('payment-failed'):
+            with ui.row().classes('items-center no-wrap'):
+                ui.icon('error_outline')
+                ui.label(f'The payment of {amount} failed. {subscription.payment_error}'.strip()).classes(
+                    'text-weight-medium'
+                )
+            ui.label(f'{retry} {consequence}')
+            with ui.row().classes('gap-2'):
+                if self.actions.pay_now:
+                    ui.button('Pay now', on_click=self._pay_now).props('no-caps color=negative')
+                if self.actions.update_payment_method:
+                    ui.button('Update payment method', on_click=self.actions.update_payment_method).props(
+                        'no-caps outline color=negative'
+                    )
+
+    async def _pay_now(self, event) -> None:
+        button = event.sender
+        if not button.enabled:
+            return  # a second click while the first pays
+        button.disable()
+        try:
+            await _called(self.actions.pay_now)
+        finally:
+            if not button.is_deleted:  # a live update usually replaces the banner first
+                button.enable()
 
     def _subscribed_fields(self) -> None:
         overview, subscription = self.overview, self.overview.subscription
@@ -129,7 +174,8 @@ class SubscriptionSection(ui.card):
         with ui.row().classes('items-center'):
             if not days:  # the product no longer serves the organization: its admins still can subscribe here
                 ui.label(f'Your trial ended on {long_date(overview.trial_end)}.').classes('text-negative')
-            ui.button('Choose subscription', on_click=self.actions.choose).props('no-caps')
+            if not overview.owes:  # an unpaid subscription is paid above, not replaced by a second one
+                ui.button('Choose subscription', on_click=self.actions.choose).props('no-caps')
 
     def _seats_field(self) -> None:
         overview = self.overview
@@ -174,13 +220,20 @@ def _menu_item(label: str, on_click: Callable | None) -> ui.menu_item:
 def _closing(menu: ui.menu, action: Callable[[], object]) -> Callable:
     async def choose() -> None:
         menu.close()
-        result = action()
-        if inspect.isawaitable(result):
-            await result
+        await _called(action)
 
     return choose
 
 
+async def _called(action: Callable[[], object]) -> None:
+    result = action()
+    if inspect.isawaitable(result):
+        await result
+
+
 def _shown(overview: BillingOverview) -> tuple:
-    return (tuple(comparable(overview.subscription).items()), overview.token_balance, overview.seats_used,
+    subscription = overview.subscription
+    owed = (subscription.open_invoice_id, subscription.open_invoice_amount, subscription.next_payment_attempt,
+            subscription.payment_error, overview.grace_ends_at) if subscription else ()  # fmt: skip
+    return (tuple(comparable(subscription).items()), owed, overview.token_balance, overview.seats_used,
             overview.seat_limit, overview.trial_days_left, overview.low_balance_threshold)  # fmt: skip

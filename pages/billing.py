@@ -9,7 +9,7 @@ from components.subscription_section import MenuEntry, SubscriptionActions
 from services.billing.mirror import ends_or_renews_on
 from services.billing.subscriptions import BillingOverview
 from services.caller import Caller
-from services.plans import Catalog
+from services.plans import Catalog, format_money
 
 
 def subscription_actions(catalog: Catalog, portal: Caller) -> SubscriptionActions:
@@ -24,6 +24,8 @@ def subscription_actions(catalog: Catalog, portal: Caller) -> SubscriptionAction
         add_tokens=actions.add_tokens,
         token_history=actions.token_history,
         low_balance_alert=actions.low_balance_alert,
+        pay_now=actions.pay_now,
+        update_payment_method=actions.update_payment_method,
         remember=actions.remember,
     )
 
@@ -39,15 +41,33 @@ class BillingActions:
     def remember(self, overview: BillingOverview) -> None:
         self.overview = overview
 
-    def payment_methods(self) -> None:
+    def payment_methods(self, *, owed: str | None = None) -> None:
         cards = self.portal.payment_methods
         open_payment_methods(
             load=cards.cards,
-            add=cards.add,
+            add=(lambda: cards.add(as_default=True)) if owed else cards.add,
             update=lambda card_id, values: cards.update(card_id=card_id, values=values),
             make_default=lambda card_id: cards.make_default(card_id=card_id),
             remove=lambda card_id: cards.remove(card_id=card_id),
+            owed=owed,
+            pay_now=self.pay_now if owed else None,
         )
+
+    async def pay_now(self) -> bool:
+        """Pay the failed invoice with the default card; a decline is told in the page's words (a toast)."""
+        client = ui.context.client
+        paid = await self.portal.recovery.pay_now()
+        if paid is None:
+            return False
+        with client:
+            ui.notify(f'{paid} paid. Thank you!', type='positive')
+        return True
+
+    def update_payment_method(self) -> None:
+        """The Payment methods dialog, to choose or add the card that pays what is owed, then "Pay now"."""
+        subscription = self.overview.subscription
+        self.payment_methods(owed=format_money(subscription.open_invoice_amount,
+                                               subscription.open_invoice_currency or 'usd'))  # fmt: skip
 
     def history(self) -> None:
         dialogs.open_billing_history(load=lambda after: self.portal.invoices.page(starting_after=after))

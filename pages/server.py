@@ -81,6 +81,7 @@ def mount_stripe_emulator(settings: Settings):
         mount_path=EMULATOR_PATH,
         webhook_url=f'{settings.base_url}/stripe/webhook',
         webhook_transport=httpx.ASGITransport(app=app),
+        past_due_policy=settings.past_due_policy,
     )
     emulator_app = create_app(config)
     app.mount(EMULATOR_PATH, emulator_app)

@@ -51,5 +51,6 @@ class Caller:
         self.checkouts = bind(billing.checkouts)
         self.payment_methods = bind(billing.payment_methods)
         self.invoices = bind(billing.invoices)
+        self.recovery = bind(billing.recovery)
         self.tokens = bind(billing.tokens)
         self.usage = bind(services.usage)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.alerts import LowBalanceMail
+from services.alerts import LowBalanceMail, PaymentFailedMail
 from services.auth import Session
 from services.billing import Billing
 from services.billing.gateway import StripeGateway
@@ -63,7 +63,8 @@ class Services:
         entitlements = EntitlementsReader(settings=settings, catalog=catalog, product=product)
         billing = Billing(settings=settings, catalog=catalog, gateway=gateway, events=events, locks=locks,
                           on_mirror_change=entitlements.announce_if_changed)  # fmt: skip
-        LowBalanceMail(events=events, mailer=mailer, base_url=settings.base_url)
+        for mail in (LowBalanceMail, PaymentFailedMail):
+            mail(events=events, mailer=mailer, base_url=settings.base_url)
         return cls(
             settings=settings, mailer=mailer, events=events, locks=locks,
             users=UserDirectory(settings=settings, mailer=mailer, events=events, product=product),

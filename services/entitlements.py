@@ -1,9 +1,10 @@
 """What an organization may use, as the product sees it: its plan and status, whether it is live, its trial, seats,
 tokens and scheduled end. Read from the mirror and the trial alone, never from Stripe.
 
-An organization is live while its subscription is (active, trialing or past due), or, while it has never had one,
-during its trial of TRIAL_DAYS. When that changes (a subscription starts or ends, the trial ends), the product
-hears `subscription.updated`, once per change.
+An organization is live while its subscription is active or trialing, for GRACE_DAYS after its first failed payment
+while it is past due (not when unpaid), or, while it has never had one, during its trial of TRIAL_DAYS. When that
+changes (a subscription starts or ends, the trial or the grace ends), the product hears `subscription.updated`, once
+per change.
 """
 
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import Q
 
 from db.models import BillingAccount, Organization, ProductState, SubscriptionMirror, User
-from services.billing.mirror import is_live, scheduled_end, seats_allowed, seats_in_use
+from services.billing.mirror import grace_end, is_live, scheduled_end, seats_allowed, seats_in_use
 from services.moments import now
 from services.plans import Catalog, Plan
 from services.product_webhooks import ProductWebhooks
@@ -32,6 +33,8 @@ class Entitlements:
     seats_in_use: int
     token_balance: int
     scheduled_end: datetime | None
+    past_due_since: datetime | None = None
+    grace_ends_at: datetime | None = None
 
     def announced(self) -> dict:
         """What `subscription.updated` tells of; a change of any of it is told (balance and seats in use are not:
@@ -40,6 +43,8 @@ class Entitlements:
             'plan': self.plan.id if self.plan else None, 'status': self.status, 'is_live': self.is_live,
             'trial_end': self.trial_end.isoformat(), 'seat_limit': self.seat_limit,
             'scheduled_end': self.scheduled_end.isoformat() if self.scheduled_end else None,
+            'past_due_since': self.past_due_since.isoformat() if self.past_due_since else None,
+            'grace_ends_at': self.grace_ends_at.isoformat() if self.grace_ends_at else None,
         }  # fmt: skip
 
 
@@ -68,13 +73,20 @@ class EntitlementsReader:
             seat_limit=seats_allowed(subscription, trial_seats=self.settings.trial_seats),
             seats_in_use=await seats_in_use(organization.id), token_balance=account.token_balance if account else 0,
             scheduled_end=scheduled_end(subscription) if subscription else None,
+            past_due_since=subscription.past_due_since if subscription else None,
+            grace_ends_at=self._grace_end(subscription),
         )  # fmt: skip
 
     def _status(self, organization: Organization, subscription: SubscriptionMirror | None) -> tuple[str, bool]:
         if subscription is not None:
+            if (grace_end := self._grace_end(subscription)) is not None:
+                return subscription.status, now() < grace_end
             return subscription.status, is_live(subscription)
         live = now() < organization.created_at + timedelta(days=self.settings.trial_days)
         return ('trial' if live else 'trial_ended'), live
+
+    def _grace_end(self, subscription: SubscriptionMirror | None) -> datetime | None:
+        return grace_end(subscription, grace_days=self.settings.grace_days)
 
     async def liveness(self, organization_id: int) -> Liveness | None:
         """Only whether the organization is live, and its status: what spending a token asks (two queries)."""
@@ -107,13 +119,18 @@ class EntitlementsReader:
         return True
 
     async def sweep_trials(self) -> int:
-        """The trials that ended since the last sweep: each organization's product hears it once."""
+        """The trials and the past-due grace periods that ended since the last sweep: each organization's product
+        hears it once."""
         if not self.product.enabled:
             return 0
         ended = Organization.filter(created_at__lt=now() - timedelta(days=self.settings.trial_days),
                                     subscription__id__isnull=True)  # fmt: skip
+        graceless = SubscriptionMirror.filter(
+            status='past_due', past_due_since__lt=now() - timedelta(days=self.settings.grace_days)
+        )
         told = 0
-        for organization_id in await ended.values_list('id', flat=True):
+        for organization_id in [*await ended.values_list('id', flat=True),
+                                *await graceless.values_list('organization_id', flat=True)]:  # fmt: skip
             told += await self.announce_if_changed(organization_id)
         return told
 

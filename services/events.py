@@ -93,6 +93,11 @@ def browser_session_ended(session_digest: str) -> tuple[str, str]:
     return ('browser-session-ended', session_digest)
 
 
+def payment_failed() -> tuple[str]:
+    """An invoice of an organization failed for the first time (the payload is its id): the admins are mailed."""
+    return ('payment-failed',)
+
+
 def tokens_low() -> tuple[str]:
     """An organization's tokens fell below its admins' threshold (the payload is its id): the admins are mailed."""
     return ('tokens-low',)

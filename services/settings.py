@@ -43,6 +43,8 @@ class Settings:
     product_webhook_url: str | None = None
     product_webhook_secret: str = ''
     product_url: str | None = None
+    grace_days: int = 7
+    past_due_policy: str = 'cancel'
 
     @property
     def offline_billing(self) -> bool:
@@ -103,6 +105,8 @@ class Settings:
             product_webhook_url=_optional_url(env.get('PRODUCT_WEBHOOK_URL'), 'PRODUCT_WEBHOOK_URL'),
             product_webhook_secret=_webhook_secret(env.get('PRODUCT_WEBHOOK_SECRET') or ''),
             product_url=_optional_url(env.get('PRODUCT_URL'), 'PRODUCT_URL'),
+            grace_days=_whole(env.get('GRACE_DAYS') or '7', 'GRACE_DAYS'),
+            past_due_policy=_past_due_policy(env.get('PAST_DUE_POLICY') or 'cancel'),
         )
 
     def prepare_data_dir(self) -> 'Settings':
@@ -214,6 +218,20 @@ def _positive_int(value: str, name: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise SettingsError(f'{name} must be a whole number of at least 1, not {value!r}')
     return int(value)
+
+
+def _whole(value: str, name: str) -> int:
+    if not value.isdigit():
+        raise SettingsError(f'{name} must be a whole number of 0 or more, not {value!r}')
+    return int(value)
+
+
+def _past_due_policy(value: str) -> str:
+    """What the emulator does after a failed invoice's last retry; with real Stripe, its Dashboard decides."""
+    policy = value.strip().lower()
+    if policy not in ('cancel', 'unpaid'):
+        raise SettingsError(f'PAST_DUE_POLICY must be cancel or unpaid, not {value!r}')
+    return policy
 
 
 def _base_url(value: str) -> str:

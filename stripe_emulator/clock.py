@@ -8,7 +8,7 @@ by three months produces three renewals in the right order.
 import math
 from collections.abc import Callable
 
-from . import invoicing, settlement
+from . import dunning, invoicing, settlement
 from .context import Context
 from .errors import invalid
 from .lifecycle import cancel_now, renew
@@ -52,6 +52,7 @@ def _run_due(ctx: Context, clock_id: str | None, until: float, move: Callable[[i
         due: list[tuple[float, str, dict]] = [
             (when, 'payment', intent) for when, intent in settlement.due(ctx, clock_id, until)
         ]  # a payment due at the same moment as a renewal settles first
+        due += [(when, 'retry', invoice) for when, invoice in dunning.due(ctx, clock_id, until)]
         for subscription in subscriptions:
             if (when := due_time(subscription)) is not None and when <= until:
                 due.append((when, 'subscription', subscription))
@@ -62,6 +63,8 @@ def _run_due(ctx: Context, clock_id: str | None, until: float, move: Callable[[i
         move(at)
         if kind == 'payment':
             settlement.settle(ctx, doc['id'], now=at)
+        elif kind == 'retry':
+            dunning.retry(ctx, doc, at=at)
         else:
             _process(ctx, doc, at)
     raise invalid('Too many billing events in one advance; advance the clock in smaller steps.')

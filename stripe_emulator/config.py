@@ -30,6 +30,14 @@ class EmulatorConfig:
     # A SEPA Direct Debit payment is `processing` this long before it succeeds or fails (Stripe's test mode takes a
     # few minutes); in a customer's test-clock time when the customer has a clock.
     async_payment_delay_seconds: float = 180.0
+    # A failed renewal is retried this many days after its first failure (test-clock days for a clock's customer);
+    # after the last retry the subscription is canceled (`cancel`, Stripe's default) or marked `unpaid`.
+    retry_schedule_days: tuple[float, ...] = (3, 5, 7)
+    past_due_policy: str = 'cancel'
+
+    def __post_init__(self) -> None:
+        if self.past_due_policy not in ('cancel', 'unpaid'):
+            raise ValueError(f'past_due_policy must be cancel or unpaid, not {self.past_due_policy!r}')
 
     @property
     def public_url(self) -> str:

@@ -1,5 +1,6 @@
 """Collecting an invoice's payment: charging it, settling delayed payments, recording payments made elsewhere."""
 
+from . import dunning
 from .cards import charge_outcome
 from .context import Context
 from .errors import StripeError, invalid
@@ -10,9 +11,18 @@ from .listing import list_object
 
 
 def attempt_payment(
-    ctx: Context, invoice: dict, *, now: int, payment_method: str | None = None, subscription: dict | None = None
+    ctx: Context,
+    invoice: dict,
+    *,
+    now: int,
+    payment_method: str | None = None,
+    subscription: dict | None = None,
+    automatic: bool = False,
 ) -> StripeError | None:
-    """Charge an open invoice; on success it is paid. `subscription`'s status follows the outcome (unsaved)."""
+    """Charge an open invoice; on success it is paid. `subscription`'s status follows the outcome (unsaved).
+
+    An `automatic` attempt (a renewal, a change, a retry) that fails schedules the next retry (`dunning`).
+    """
     if invoice['status'] != 'open':
         raise invalid(f'Invoice is already {invoice["status"]}.', code='invoice_not_open')
     if invoice['amount_remaining'] == 0:
@@ -43,6 +53,8 @@ def attempt_payment(
     )
     invoice['_payments'].append({'id': f'inpay_{random_token(24)}', 'payment_intent': intent['id'], 'created': now})
     if error is not None:
+        if automatic:
+            dunning.schedule_next(ctx, invoice, now=now)
         ctx.save_and_emit('invoice.payment_failed', invoice)
         if subscription is not None and subscription['status'] in ('active', 'trialing'):
             subscription['status'] = 'past_due'

@@ -84,7 +84,8 @@ def collect_now(
     if payment_behavior == 'default_incomplete' and invoice['amount_remaining'] > 0:
         subscription['status'] = 'incomplete' if billing_reason == 'subscription_create' else 'past_due'
         return invoice
-    error = invoice_payments.attempt_payment(ctx, invoice, now=now, subscription=subscription)
+    automatic = billing_reason != 'subscription_create'  # a first invoice is not retried: it expires
+    error = invoice_payments.attempt_payment(ctx, invoice, now=now, subscription=subscription, automatic=automatic)
     if error is not None:
         if payment_behavior in ('error_if_incomplete', 'pending_if_incomplete'):
             raise error
@@ -117,7 +118,10 @@ def renew(ctx: Context, subscription: dict, *, at: int) -> None:
     invoice_items.claim_pending(ctx, invoice)
     invoicing.finalize(ctx, invoice, now=at)
     subscription['latest_invoice'] = invoice['id']
-    invoice_payments.attempt_payment(ctx, invoice, now=at, subscription=subscription)
+    if subscription['status'] == 'unpaid':
+        ctx.save(invoice)  # an unpaid subscription's invoices stay open, and are not attempted
+    else:
+        invoice_payments.attempt_payment(ctx, invoice, now=at, subscription=subscription, automatic=True)
     ctx.save_and_emit('customer.subscription.updated', subscription, before)
 
 

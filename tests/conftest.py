@@ -38,7 +38,7 @@ _ORIGINAL_LIFESPAN = app.router.lifespan_context
 # the portal drive the same service code that the fast tests run on PostgreSQL. The security tests in Chromium
 # (test_browser_sessions.py) run on both.
 ONCE_ON_SQLITE = ('emulator/', 'test_browser_users.py', 'test_browser_subscription.py', 'test_browser_billing.py',
-                  'test_browser_usage.py', 'test_browser_sign_in.py',
+                  'test_browser_usage.py', 'test_browser_sign_in.py', 'test_browser_recovery.py',
                   'test_browser_foundation.py')  # fmt: skip
 
 

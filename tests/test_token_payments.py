@@ -23,7 +23,8 @@ from tests.billing_helpers import pay, subscribed
 from tests.helpers import create_admin, log_in, session_of
 
 SETTLES, FAILS = 'AT611904300234573201', 'AT861904300235473202'
-DELAY = 0.3
+# Long enough for the checks made before the payment settles, also on a loaded 2-core machine (0.3 s was not).
+DELAY = 2.0
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from db.models.billing import (
     BillingAccount,
+    BillingNotice,
     ChangePreview,
     CheckoutFulfillment,
     StripeEvent,
@@ -24,8 +25,8 @@ from db.models.people import (
 from db.models.product import ApiIdempotency, ApiKey, ProductState, ProductWebhook
 
 __all__ = [
-    'ApiIdempotency', 'ApiKey', 'AuditEvent', 'BillingAccount', 'ChangePreview', 'CheckoutFulfillment', 'LoginSession',
-    'LoginThrottle', 'OidcClient', 'OidcCode', 'OidcToken', 'Organization', 'OutboxMail', 'PasswordToken',
-    'ProductState', 'ProductWebhook', 'RateHit', 'Role', 'StripeEvent', 'SubscriptionMirror', 'TokenLedgerEntry',
-    'User', 'user_search_text',
+    'ApiIdempotency', 'ApiKey', 'AuditEvent', 'BillingAccount', 'BillingNotice', 'ChangePreview',
+    'CheckoutFulfillment', 'LoginSession', 'LoginThrottle', 'OidcClient', 'OidcCode', 'OidcToken', 'Organization',
+    'OutboxMail', 'PasswordToken', 'ProductState', 'ProductWebhook', 'RateHit', 'Role', 'StripeEvent',
+    'SubscriptionMirror', 'TokenLedgerEntry', 'User', 'user_search_text',
 ]  # fmt: skip

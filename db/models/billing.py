@@ -39,10 +39,32 @@ class SubscriptionMirror(Model):
     cancel_at = fields.DatetimeField(null=True)
     trial_end = fields.DatetimeField(null=True)
     default_payment_method = fields.CharField(max_length=255, null=True)
+    # While a payment is owed (past due or unpaid): since when, the open invoice, and what Stripe said of it.
+    past_due_since = fields.DatetimeField(null=True)
+    open_invoice_id = fields.CharField(max_length=255, default='', db_default='')
+    open_invoice_amount = fields.BigIntField(default=0, db_default=0)
+    open_invoice_currency = fields.CharField(max_length=3, default='', db_default='')
+    next_payment_attempt = fields.DatetimeField(null=True)
+    payment_error = fields.CharField(max_length=500, default='', db_default='')
     synced_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = 'subscriptions'
+
+
+class BillingNotice(Model):
+    """A mail the admins got about a billing moment (a failed invoice, say): unique per moment, so a webhook that
+    arrives twice, or a retry that fails again, never mails them twice."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField('models.Organization', related_name=False, on_delete=fields.CASCADE)
+    kind = fields.CharField(max_length=30)
+    reference = fields.CharField(max_length=300)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = 'billing_notices'
+        unique_together = (('kind', 'reference'),)
 
 
 class TokenLedgerEntry(Model):

@@ -9,6 +9,7 @@
 | `resync` | the mirror kept in step: a webhook's subscription, and "Resync with Stripe" |
 | `payment_methods` | the cards |
 | `invoices` | billing history |
+| `recovery` | a failed payment: what is owed, "Pay now", the admins told once |
 | `tokens` | token packs, the ledger and the balance |
 | `mirror` | the only writer of SubscriptionMirror, and the questions asked of it |
 | `context` | the caller re-checked, the organization's lock and idempotency keys |
@@ -27,6 +28,7 @@ from services.billing.gateway import StripeGateway
 from services.billing.invoices import Invoices
 from services.billing.mirror import Mirror, OnChange
 from services.billing.payment_methods import PaymentMethods
+from services.billing.recovery import Recovery, owed_invoice
 from services.billing.resync import Resync
 from services.billing.subscriptions import Subscriptions
 from services.billing.tokens import Tokens
@@ -44,7 +46,8 @@ class Billing:
         self.settings = settings
         self.catalog = catalog
         self.gateway = gateway
-        self.mirror = Mirror(catalog, **({'on_change': on_mirror_change} if on_mirror_change else {}))
+        self.mirror = Mirror(catalog, owed=lambda subscription: owed_invoice(gateway, subscription),
+                             **({'on_change': on_mirror_change} if on_mirror_change else {}))  # fmt: skip
         self.contexts = Contexts(catalog=catalog, mirror=self.mirror, locks=locks, events=events)
         self.prices = CatalogSync(catalog=catalog, gateway=gateway)
         self.customers = Customers(gateway=gateway, events=events)
@@ -56,6 +59,7 @@ class Billing:
                                               customers=self.customers, checkouts=self.checkouts,
                                               mirror=self.mirror)  # fmt: skip
         self.resync = Resync(gateway=gateway, contexts=self.contexts, mirror=self.mirror)
+        self.recovery = Recovery(gateway=gateway, contexts=self.contexts, resync=self.resync.sync)
         self.invoices = Invoices(gateway=gateway, contexts=self.contexts)
         self.tokens = Tokens(settings=settings, gateway=gateway, contexts=self.contexts, prices=self.prices,
                              open_checkout=self.checkouts.open)  # fmt: skip

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from db.models import BillingAccount, CheckoutFulfillment
+from db.models import BillingAccount, CheckoutFulfillment, SubscriptionMirror
 from services import audit
 from services.auth import Session
 from services.billing import tokens
@@ -134,7 +134,7 @@ class Checkouts:
         if checkout['mode'] == 'subscription' and checkout.get('subscription'):
             subscription = await self.gateway.call('subscriptions', 'retrieve', checkout['subscription'])
         if checkout['mode'] in ('subscription', 'setup'):
-            await self._default_card_if_none(checkout, subscription)
+            subscription = await self._default_card_if_none(checkout, subscription) or subscription
         try:
             # One transaction: the mirror, the once-only guard and the effects land together or not at all.
             async with in_transaction():
@@ -153,8 +153,10 @@ class Checkouts:
             if not await CheckoutFulfillment.exists(session_id=session_id):  # else: another process, just now
                 raise
 
-    async def _default_card_if_none(self, checkout: dict, subscription: dict | None) -> None:
-        """The card a checkout saved becomes the customer's default when there was none.
+    async def _default_card_if_none(self, checkout: dict, subscription: dict | None) -> dict | None:
+        """The card a checkout saved becomes the customer's default when there was none, or always when it was
+        added to pay what is owed ("Update payment method"): then the subscription charges it too, retries included.
+        Returns the subscription when that changed it.
 
         Stripe itself sets it only on the subscription (subscription mode) or nowhere (setup mode); Portico shows
         the customer's default, and renews and charges with it.
@@ -167,12 +169,19 @@ class Checkouts:
             )
             card = intent.get('payment_method')
         if not card or not checkout.get('customer'):
-            return
+            return None
+        as_default = (checkout.get('metadata') or {}).get('as_default') == 'true'
         customer = await self.gateway.call('customers', 'retrieve', checkout['customer'])
-        if not (customer.get('invoice_settings') or {}).get('default_payment_method'):
+        if as_default or not (customer.get('invoice_settings') or {}).get('default_payment_method'):
             await self.gateway.call(
                 'customers', 'update', checkout['customer'], invoice_settings={'default_payment_method': card}
             )
+        if as_default and subscription is None and (owner := await checkout_owner(checkout)) is not None:
+            mirror = await SubscriptionMirror.get_or_none(organization_id=owner)
+            if mirror is not None and mirror.default_payment_method and mirror.default_payment_method != card:
+                return await self.gateway.call('subscriptions', 'update', mirror.stripe_subscription_id,
+                                               default_payment_method=card)  # fmt: skip
+        return None
 
 
 def _summary(checkout: dict) -> dict:

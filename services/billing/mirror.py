@@ -2,13 +2,15 @@
 
 This module is the only writer of SubscriptionMirror. Whatever writes it (a change, a webhook, a fulfilment, a
 resync) holds the organization's billing lock from its read of Stripe to its write, so an older read can never
-overwrite a newer one. Pages, components and the other billing modules ask `is_live`, `cancellation_scheduled`,
-`scheduled_end`, `seats_allowed` and `seats_in_use` here instead of spelling the rules out again.
+overwrite a newer one. Pages, components and the other billing modules ask `is_live`, `owes`, `grace_end`,
+`cancellation_scheduled`, `scheduled_end`, `seats_allowed` and `seats_in_use` here instead of spelling the rules
+out again.
 """
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
@@ -16,10 +18,15 @@ from db.models import BillingAccount, Organization, SubscriptionMirror, User
 from services.moments import from_timestamp
 from services.plans import Catalog
 
+if TYPE_CHECKING:
+    from services.billing.recovery import OwedInvoice
+
 log = logging.getLogger('portico.billing')
 
 # Statuses in which the subscription's seats apply; anything else falls back to the trial allowance.
 LIVE_STATUSES = frozenset({'active', 'trialing', 'past_due'})
+# Statuses in which a payment failed and money is owed: the section shows the banner with "Pay now".
+OWING = frozenset({'past_due', 'unpaid'})
 
 
 def is_live(subscription: SubscriptionMirror | None) -> bool:
@@ -41,6 +48,17 @@ def scheduled_end(subscription: SubscriptionMirror) -> datetime | None:
 def ends_or_renews_on(subscription: SubscriptionMirror) -> datetime | None:
     """The date the Subscription section shows: "Ends on" it when a cancellation is scheduled, else "Renews on"."""
     return scheduled_end(subscription) or subscription.current_period_end
+
+
+def owes(subscription: SubscriptionMirror | None) -> bool:
+    return subscription is not None and subscription.status in OWING and bool(subscription.open_invoice_id)
+
+
+def grace_end(subscription: SubscriptionMirror | None, *, grace_days: int) -> datetime | None:
+    """Until when a past-due organization stays live (GRACE_DAYS after its first failure); None if not past due."""
+    if subscription is None or subscription.status != 'past_due' or subscription.past_due_since is None:
+        return None
+    return subscription.past_due_since + timedelta(days=grace_days)
 
 
 def seats_allowed(subscription: SubscriptionMirror | None, *, trial_seats: int) -> int:
@@ -67,6 +85,8 @@ def comparable(subscription: SubscriptionMirror | None) -> dict:
 
 
 OnChange = Callable[[int], Awaitable[object]]
+# What is owed on a past-due or unpaid subscription (`recovery.owed_invoice`), read from Stripe before each write.
+Owed = Callable[[dict], Awaitable['OwedInvoice | None']]
 
 
 async def _nothing(organization_id: int) -> None:
@@ -74,10 +94,11 @@ async def _nothing(organization_id: int) -> None:
 
 
 class Mirror:
-    def __init__(self, catalog: Catalog, *, on_change: OnChange = _nothing) -> None:
+    def __init__(self, catalog: Catalog, *, on_change: OnChange = _nothing, owed: Owed | None = None) -> None:
         """`on_change(organization_id)` runs inside the transaction of every write (the product hears of it)."""
         self.catalog = catalog
         self.on_change = on_change
+        self.owed = owed
 
     async def write(self, subscription: dict, *, organization_id: int | None = None) -> SubscriptionMirror | None:
         """Overwrite the organization's mirror with Stripe's subscription, as Stripe has it now."""
@@ -86,8 +107,11 @@ class Mirror:
             log.warning('subscription %s belongs to no organization of this Portico', subscription['id'])
             return None
         values = self._values(subscription)
+        owed = await self.owed(subscription) if self.owed else None
         async with in_transaction():
             mirror = await SubscriptionMirror.select_for_update().get_or_none(organization_id=organization_id)
+            values.update(_owed_values(owed, mirror if mirror and mirror.stripe_subscription_id == subscription['id']
+                                       else None))  # fmt: skip
             if mirror is None:
                 mirror = await SubscriptionMirror.create(organization_id=organization_id, **values)
             else:
@@ -130,3 +154,14 @@ class Mirror:
             'trial_end': from_timestamp(subscription.get('trial_end')),
             'default_payment_method': subscription.get('default_payment_method'),
         }
+
+
+def _owed_values(owed: 'OwedInvoice | None', mirror: SubscriptionMirror | None) -> dict:
+    """The banner's fields; `past_due_since` stays the first failure's time for as long as money is owed."""
+    if owed is None:
+        return {'past_due_since': None, 'open_invoice_id': '', 'open_invoice_amount': 0, 'open_invoice_currency': '',
+                'next_payment_attempt': None, 'payment_error': ''}  # fmt: skip
+    since = mirror.past_due_since if mirror is not None and mirror.past_due_since else owed.first_failed_at
+    return {'past_due_since': since, 'open_invoice_id': owed.id, 'open_invoice_amount': owed.amount,
+            'open_invoice_currency': owed.currency, 'next_payment_attempt': owed.next_attempt,
+            'payment_error': owed.error}  # fmt: skip

@@ -46,16 +46,19 @@ class PaymentMethods:
     async def cards(self, *, session: Session | None) -> list[Card]:
         return await self._cards(await self.contexts.of(session))
 
-    async def add(self, *, session: Session | None) -> str:
-        """A Checkout session in setup mode; the card it saves becomes the default if there was none."""
+    async def add(self, *, session: Session | None, as_default: bool = False) -> str:
+        """A Checkout session in setup mode; the card it saves becomes the default if there was none, or always
+        `as_default` (to pay what is owed with it)."""
         context = await self.contexts.of(session)
         account = await self.customers.ensure(context.organization)
         base = self.settings.base_url
         currency = context.plan.currency if context.plan else self.contexts.catalog.plans[0].currency
         checkout = await self.checkouts.open(
-            account, 'setup', mode='setup', currency=currency, customer=account.stripe_customer_id,
+            account, 'setup-default' if as_default else 'setup', mode='setup', currency=currency,
+            customer=account.stripe_customer_id,
             client_reference_id=str(context.organization.id),
-            metadata={'organization_id': str(context.organization.id), 'purpose': 'payment_method'},
+            metadata={'organization_id': str(context.organization.id), 'purpose': 'payment_method',
+                      **({'as_default': 'true'} if as_default else {})},
             success_url=f'{base}/admin?checkout_session={{CHECKOUT_SESSION_ID}}', cancel_url=f'{base}/admin',
         )  # fmt: skip
         return checkout['url']

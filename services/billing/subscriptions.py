@@ -24,7 +24,9 @@ from services.billing.gateway import PaymentFailed, StripeGateway
 from services.billing.mirror import (
     Mirror,
     cancellation_scheduled,
+    grace_end,
     is_live,
+    owes,
     scheduled_end,
     seats_allowed,
     seats_in_use,
@@ -51,6 +53,12 @@ class BillingOverview:
     trial_days_left: int
     trial_end: datetime
     low_balance_threshold: int | None = None
+    grace_ends_at: datetime | None = None  # while past due: until when the product still serves the organization
+
+    @property
+    def owes(self) -> bool:
+        """Whether a payment failed and is still owed: the section shows the banner, with "Pay now"."""
+        return owes(self.subscription)
 
     @property
     def subscribed(self) -> bool:
@@ -94,6 +102,7 @@ class Subscriptions:
             seat_limit=seats_allowed(context.subscription, trial_seats=self.settings.trial_seats),
             trial_days_left=self.trial_days_left(organization), trial_end=self.trial_end(organization),
             low_balance_threshold=context.account.low_balance_threshold,
+            grace_ends_at=grace_end(context.subscription, grace_days=self.settings.grace_days),
         )  # fmt: skip
 
     def trial_end(self, organization: Organization) -> datetime:

@@ -19,6 +19,7 @@ from db.models import BillingAccount, StripeEvent
 from services.billing import Billing
 from services.billing.context import checkout_owner
 from services.billing.gateway import InvalidSignature
+from services.billing.recovery import note_failure
 from services.moments import now
 
 log = logging.getLogger('portico.webhooks')
@@ -44,6 +45,17 @@ async def _invoice_settled(billing: Billing, event: dict) -> None:
         await billing.resync.sync(hint)
 
 
+async def _invoice_failed(billing: Billing, event: dict) -> None:
+    """The mirror takes the owed invoice (the banner); the admins are mailed at its first failure only."""
+    await _invoice_settled(billing, event)
+    invoice = _object(event)
+    if invoice.get('billing_reason') == 'subscription_create':
+        return  # a first payment fails in front of the admin, at checkout
+    account = await BillingAccount.get_or_none(stripe_customer_id=invoice['customer'])
+    if account is not None and ((invoice.get('parent') or {}).get('subscription_details') or {}).get('subscription'):
+        await note_failure(billing.contexts.events, account.organization_id, invoice['id'])
+
+
 # Every event type Portico acts on; docs/stripe.md lists the same (a test compares the two).
 HANDLERS: dict[str, Handler] = {
     'checkout.session.completed': lambda billing, event: billing.checkouts.fulfill(_object(event)['id']),
@@ -55,7 +67,7 @@ HANDLERS: dict[str, Handler] = {
     'customer.subscription.updated': lambda billing, event: billing.resync.sync(_object(event)),
     'customer.subscription.deleted': lambda billing, event: billing.resync.sync(_object(event)),
     'invoice.paid': _invoice_settled,
-    'invoice.payment_failed': _invoice_settled,
+    'invoice.payment_failed': _invoice_failed,
     'customer.updated': lambda billing, event: billing.customers.changed(_object(event)['id']),
     'payment_method.attached': lambda billing, event: billing.customers.changed(_object(event)['customer']),
     'payment_method.detached': lambda billing, event: billing.customers.changed(

@@ -24,7 +24,14 @@ run: $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/python main.py migrate
 
-test: $(VENV)/.installed-test
+# The TypeScript types stripe-node generates from Stripe's OpenAPI spec, which tests/conformance checks the emulator's
+# responses against: fetched from the npm registry once (git-ignored), nothing to do when present.
+STRIPE_TYPES := .cache/stripe-node-23.1.0
+
+$(STRIPE_TYPES)/VERSION:
+	sh tests/conformance/fetch_types.sh $(STRIPE_TYPES)
+
+test: $(VENV)/.installed-test $(STRIPE_TYPES)/VERSION
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile

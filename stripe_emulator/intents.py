@@ -119,6 +119,7 @@ def new_setup_intent(
     intent = {
         'id': intent_id,
         'object': 'setup_intent',
+        'allowed_payment_method_types': None,
         'application': None,
         'automatic_payment_methods': None,
         'cancellation_reason': None,

@@ -176,7 +176,6 @@ def _new_subscription(customer: dict, *, now: int, metadata: dict | None, descri
         'cancel_at': None,
         'cancel_at_period_end': False,
         'canceled_at': None,
-        'allowed_payment_method_types': None,
         'cancellation_details': {'comment': None, 'feedback': None, 'feedback_option': None, 'reason': None},
         'collection_method': 'charge_automatically',
         'created': now,
@@ -190,7 +189,13 @@ def _new_subscription(customer: dict, *, now: int, metadata: dict | None, descri
         'description': description,
         'discounts': [],
         'ended_at': None,
-        'invoice_settings': {'account_tax_ids': None, 'issuer': {'type': 'self'}},
+        'invoice_settings': {
+            'account_tax_ids': None,
+            'custom_fields': None,
+            'description': None,
+            'footer': None,
+            'issuer': {'type': 'self'},
+        },  # fmt: skip
         'items': {**list_object([], f'/v1/subscription_items?subscription={subscription_id}'), 'total_count': 0},
         'latest_invoice': None,
         'livemode': False,

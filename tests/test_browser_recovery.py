@@ -4,6 +4,8 @@ A failed renewal: the banner with what failed, "Pay now" refused while the card 
 method" to make a working card the default and pay, and the banner gone.
 """
 
+from pathlib import Path
+
 import httpx
 from playwright.async_api import Page, expect
 
@@ -13,9 +15,7 @@ from tests.test_browser_subscription import emulator, section, settled, subscrib
 
 async def emulator_post(live_server: LiveServer, path: str, data: dict) -> dict:
     """POST to the emulator's Stripe API, as someone would act in Stripe's dashboard."""
-    key = live_server.env['DATA_DIR'] + '/stripe-emulator-key'
-    with open(key) as file:
-        secret = file.read().strip()
+    secret = (Path(live_server.env['DATA_DIR']) / 'stripe-emulator-key').read_text().strip()
     async with httpx.AsyncClient(base_url=f'{live_server.url}/emulator/stripe', timeout=5) as client:
         response = await client.post(path, data=data, headers={'Authorization': f'Bearer {secret}'})
     response.raise_for_status()

@@ -95,7 +95,9 @@ def delete(ctx: Context, params: dict, customer: str) -> dict:
     for subscription in ctx.store.find('subscription', {'customer': doc['id'], 'status': Not('canceled')}):
         cancel_now(ctx, subscription, at=ctx.now(doc))
     doc['deleted'] = True
-    ctx.save_and_emit('customer.deleted', doc)
+    ctx.save(doc)
+    # The event carries the customer as it was: only the DELETE answer (a DeletedCustomer) says `deleted`.
+    ctx.emit('customer.deleted', {key: value for key, value in doc.items() if key != 'deleted'})
     return {'id': doc['id'], 'object': 'customer', 'deleted': True}
 
 

@@ -76,7 +76,7 @@ def plan_change(
         new_end = add_intervals(now, new_recurring, 1)
         for item in old_items:
             if prorate:
-                lines.append(_proration_line(ctx, subscription, item, when, end, credit=True))
+                lines.append(proration_line(ctx, subscription, item, when, end, credit=True))
         for item in new_items:
             item['current_period_start'], item['current_period_end'] = now, new_end
             lines.append(cycle_line(ctx, subscription, item, now, new_end))
@@ -88,9 +88,9 @@ def plan_change(
             if old and new and (old['price'], old['quantity']) == (new['price'], new['quantity']):
                 continue
             if old:
-                lines.append(_proration_line(ctx, subscription, old, when, end, credit=True))
+                lines.append(proration_line(ctx, subscription, old, when, end, credit=True))
             if new:
-                lines.append(_proration_line(ctx, subscription, new, when, end, credit=False))
+                lines.append(proration_line(ctx, subscription, new, when, end, credit=False))
     return Change(
         items=new_items,
         lines=lines,
@@ -264,7 +264,7 @@ def next_period_end(subscription: dict, recurring: dict, start: int) -> int:
     return period_end_after(subscription['billing_cycle_anchor'], recurring, start)
 
 
-def _proration_line(ctx: Context, subscription: dict, item: dict, when: int, end: int, *, credit: bool) -> dict:
+def proration_line(ctx: Context, subscription: dict, item: dict, when: int, end: int, *, credit: bool) -> dict:
     price = ctx.load('price', item['price'])
     full = price['unit_amount'] * item['quantity']
     amount = prorated(full, end - when, end - item['current_period_start'])

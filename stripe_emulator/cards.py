@@ -46,6 +46,9 @@ class Card:
     charge_decline: str | None = None
     # The charge succeeds, then the cardholder disputes it at once: (reason, status) of the dispute.
     dispute: tuple[str, str] | None = None
+    # 3-D Secure: 'always' (4000 0027 6000 3184: every payment and setup asks the cardholder), or 'unless_set_up'
+    # (4000 0025 0000 3155: setup and on-session payments ask; off-session payments do not once the card was set up).
+    three_d_secure: str | None = None
 
     @property
     def last4(self) -> str:
@@ -94,6 +97,9 @@ TEST_CARDS = _cards(
     Card('4000000000000127', 'visa', decline='incorrect_cvc'),
     Card('4000000000000119', 'visa', decline='processing_error'),
     Card('4000000000000341', 'visa', charge_decline='generic_decline'),
+    # 3-D Secure (SCA).
+    Card('4000002760003184', 'visa', country='DE', three_d_secure='always'),
+    Card('4000002500003155', 'visa', country='FR', three_d_secure='unless_set_up'),
     # Disputes.
     Card('4000000000000259', 'visa', dispute=('fraudulent', 'needs_response')),
     Card('4000000000002685', 'visa', dispute=('product_not_received', 'needs_response')),
@@ -125,7 +131,14 @@ TOKENS = {
     'tok_createDispute': '4000000000000259',
     'tok_createDisputeProductNotReceived': '4000000000002685',
     'tok_createDisputeInquiry': '4000000000001976',
+    # Named after Stripe's test payment methods pm_card_authenticationRequired(OnSetup); emulator-only tokens.
+    'tok_authenticationRequired': '4000002760003184',
+    'tok_authenticationRequiredOnSetup': '4000002500003155',
 }
+
+AUTHENTICATION_FAILED = (
+    'We are unable to authenticate your payment method. Please choose a different payment method and try again.'
+)
 
 _DIGITS = re.compile(r'[0-9]+')
 
@@ -197,3 +210,15 @@ def attach_outcome(pm: dict) -> StripeError | None:
 def charge_outcome(pm: dict) -> StripeError | None:
     decline = pm.get('_decline') or pm.get('_charge_decline')
     return decline_error(decline) if decline else None
+
+
+def needs_authentication(pm: dict | None, *, off_session: bool) -> bool:
+    """Whether paying with (or saving) this card asks the cardholder to authenticate (3-D Secure) first."""
+    mode = (pm or {}).get('_three_d_secure')
+    if mode == 'always':
+        return True
+    return mode == 'unless_set_up' and not (off_session and pm.get('_set_up'))
+
+
+def authentication_failed() -> StripeError:
+    return card_error(AUTHENTICATION_FAILED, code='payment_intent_authentication_failure')

@@ -21,6 +21,8 @@ class CardEntry:
     exp_month: int
     exp_year: int
     name: str
+    # The cardholder completed 3-D Secure on the hosted page just now.
+    authenticated: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ def complete(ctx: Context, session: dict, entry: CardEntry | SepaEntry, quantiti
         outcome = attach_outcome(pm) if session['mode'] == 'setup' else charge_outcome(pm)
         if outcome is not None:
             raise outcome
+        if entry.authenticated:
+            ctx.authenticated.add(pm['id'])
+            pm['_set_up'] = _saves_the_card(session)  # authenticated for later, off-session payments too
     customer = _customer(ctx, session, entry.name)
     now = ctx.now(customer)
     mandate = None

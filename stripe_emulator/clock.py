@@ -8,7 +8,7 @@ by three months produces three renewals in the right order.
 import math
 from collections.abc import Callable
 
-from . import dunning, invoicing, settlement
+from . import dunning, invoicing, pending, settlement
 from .context import Context
 from .errors import invalid
 from .lifecycle import cancel_now, renew
@@ -43,6 +43,7 @@ def due_time(subscription: dict) -> int | None:
         due = subscription['trial_end']
     else:
         due = subscription['items']['data'][0]['current_period_end']
+    due = min(due, pending.expires_at(subscription) or due)
     return min(due, subscription['cancel_at']) if subscription['cancel_at'] else due
 
 
@@ -71,7 +72,15 @@ def _run_due(ctx: Context, clock_id: str | None, until: float, move: Callable[[i
 
 
 def _process(ctx: Context, subscription: dict, when: int) -> None:
-    if subscription['cancel_at'] and subscription['cancel_at'] <= when:
+    if (expiry := pending.expires_at(subscription)) is not None and expiry <= when:
+        before = ctx.snapshot(subscription)  # a held change was not paid in time: it lapses
+        invoice = ctx.store.get(subscription['_pending']['invoice'], 'invoice')
+        pending.discard(subscription)
+        if invoice is not None and invoice['status'] == 'open':
+            invoicing.void(ctx, invoice, now=when)
+        ctx.save_and_emit('customer.subscription.pending_update_expired', subscription)
+        ctx.emit('customer.subscription.updated', subscription, before)
+    elif subscription['cancel_at'] and subscription['cancel_at'] <= when:
         cancel_now(ctx, subscription, at=subscription['cancel_at'], reason=None)
     elif subscription['status'] == 'incomplete':
         before = ctx.snapshot(subscription)

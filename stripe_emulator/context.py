@@ -24,6 +24,9 @@ class Context:
         self.config = emulator.config
         self.request_id = request_id
         self.idempotency_key = idempotency_key
+        # Payment methods whose cardholder authenticated (3-D Secure) in this request, on a hosted page: paying with
+        # them now asks nothing more.
+        self.authenticated: set[str] = set()
 
     def now(self, customer: dict | str | None = None) -> int:
         """The current time for a customer: its test clock's frozen time, or the real time."""

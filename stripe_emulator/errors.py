@@ -64,3 +64,11 @@ def card_error(message: str, *, code: str, decline_code: str | None = None, para
     return StripeError(
         message, status=402, type='card_error', code=code, decline_code=decline_code, param=param, stored=True
     )
+
+
+def authentication_required() -> StripeError:
+    """A payment that waits for the cardholder's 3-D Secure: its PaymentIntent is `requires_action`."""
+    error = card_error('Your card was declined. This transaction requires authentication.',
+                       code='authentication_required', decline_code='authentication_required')  # fmt: skip
+    error.requires_action = True
+    return error

@@ -22,11 +22,14 @@ def new_payment_intent(
     payment_method_types: list[str] | None = None,
     invoice: str | None = None,
     checkout_session: str | None = None,
+    requires_action: bool = False,
 ) -> dict:
     """A PaymentIntent that was confirmed once (saved, events emitted), with the charge of its payment attempt.
 
     It succeeded, or failed with `error`; paid by SEPA Direct Debit it is `processing` and settles later (`invoice`
-    and `checkout_session` are told then, see `settlement`).
+    and `checkout_session` are told then, see `settlement`). With `requires_action` (a card that asks for 3-D Secure)
+    nothing is charged yet: it waits in `requires_action` for the cardholder on the hosted authentication page
+    (`next_action.redirect_to_url.url`), which then calls `attempt`.
     """
     pm = ctx.store.get(payment_method, 'payment_method') if payment_method else None
     intent_id = new_id('pi')
@@ -83,18 +86,46 @@ def new_payment_intent(
         '_invoice': invoice,
         '_checkout_session': checkout_session,
     }
+    if requires_action:
+        token = ctx.hosted_token(intent_id)
+        intent.update(status='requires_action', next_action={
+            'type': 'redirect_to_url',
+            'redirect_to_url': {'return_url': None, 'url': ctx.url(f'/authenticate/{intent_id}?token={token}')},
+        })  # fmt: skip
+        ctx.save_and_emit('payment_intent.created', intent)
+        ctx.emit('payment_intent.requires_action', intent)
+        return intent
+    charge = _charge(ctx, intent, pm, now=now, error=error)
+    ctx.save_and_emit('payment_intent.created', intent)
+    _announce(ctx, intent, pm, charge, now=now)
+    return intent
+
+
+def attempt(ctx: Context, intent: dict, pm: dict | None, *, now: int, error: StripeError | None) -> None:
+    """Charge a PaymentIntent that waited for authentication (saved, events emitted)."""
+    charge = _charge(ctx, intent, pm, now=now, error=error)
+    ctx.save(intent)
+    _announce(ctx, intent, pm, charge, now=now)
+
+
+def _charge(ctx: Context, intent: dict, pm: dict | None, *, now: int, error: StripeError | None) -> dict | None:
+    """The payment attempt's charge (unsaved), and the intent's outcome: succeeded, failed with `error`, processing."""
     charge = charges.build(ctx, intent, pm, now=now, error=error) if pm is not None else None
+    intent['next_action'] = None
     if error is not None:
         intent.update(status='requires_payment_method', payment_method=None)
-        intent['last_payment_error'] = _last_error(error, payment_method, charge)
+        intent['last_payment_error'] = _last_error(error, pm['id'] if pm else None, charge)
     elif charge is not None and charge['status'] == 'pending':
         intent['status'] = 'processing'
-        settlement.schedule(ctx, intent, pm, customer=customer)
+        settlement.schedule(ctx, intent, pm, customer=intent['customer'])
     else:
-        intent['amount_received'] = amount
+        intent.update(status='succeeded', amount_received=intent['amount'])
     if charge is not None:
         intent['latest_charge'] = charge['id']
-    ctx.save_and_emit('payment_intent.created', intent)
+    return charge
+
+
+def _announce(ctx: Context, intent: dict, pm: dict | None, charge: dict | None, *, now: int) -> None:
     if charge is not None:
         charges.record(ctx, charge)
     event = {'succeeded': 'succeeded', 'processing': 'processing'}.get(intent['status'], 'payment_failed')
@@ -102,7 +133,6 @@ def new_payment_intent(
     dispute = (pm or {}).get('_dispute')
     if charge is not None and charge['status'] == 'succeeded' and dispute:
         charges.open_dispute(ctx, charge, reason=dispute[0], status=dispute[1], now=now)
-    return intent
 
 
 def new_setup_intent(
@@ -157,7 +187,7 @@ def _last_error(error: StripeError, payment_method: str | None, charge: dict | N
     return {
         'charge': charge['id'] if charge else None,
         'code': error.code,
-        'decline_code': error.decline_code,
+        **({'decline_code': error.decline_code} if error.decline_code else {}),
         'doc_url': f'https://stripe.com/docs/error-codes/{(error.code or "").replace("_", "-")}',
         'message': error.message,
         'payment_method': {'id': payment_method, 'object': 'payment_method'} if payment_method else None,

@@ -1,9 +1,9 @@
 """Collecting an invoice's payment: charging it, settling delayed payments, recording payments made elsewhere."""
 
-from . import dunning
-from .cards import charge_outcome
+from . import dunning, pending
+from .cards import charge_outcome, needs_authentication
 from .context import Context
-from .errors import StripeError, invalid
+from .errors import StripeError, authentication_required, invalid
 from .expand import includable
 from .ids import random_token
 from .intents import new_payment_intent
@@ -26,7 +26,7 @@ def attempt_payment(
     if invoice['status'] != 'open':
         raise invalid(f'Invoice is already {invoice["status"]}.', code='invoice_not_open')
     if invoice['amount_remaining'] == 0:
-        _mark_paid(ctx, invoice, now=now, subscription=subscription)
+        mark_paid(ctx, invoice, now=now, subscription=subscription)
         return None
     pm_id = payment_method or _default_payment_method(ctx, invoice, subscription)
     pm = ctx.store.get(pm_id, 'payment_method') if pm_id else None
@@ -40,6 +40,8 @@ def attempt_payment(
         )
     else:
         error = charge_outcome(pm)
+    # Off session (a renewal, a change, invoices.pay over the API), a card that asks for 3-D Secure waits for it.
+    action = error is None and pm['id'] not in ctx.authenticated and needs_authentication(pm, off_session=True)
     intent = new_payment_intent(
         ctx,
         amount=invoice['amount_remaining'],
@@ -50,8 +52,16 @@ def attempt_payment(
         now=now,
         error=error,
         invoice=invoice['id'],
+        requires_action=action,
     )
     invoice['_payments'].append({'id': f'inpay_{random_token(24)}', 'payment_intent': intent['id'], 'created': now})
+    if action:
+        if automatic:
+            dunning.schedule_next(ctx, invoice, now=now)
+        ctx.save_and_emit('invoice.payment_action_required', invoice)
+        if subscription is not None and subscription['status'] in ('active', 'trialing'):
+            subscription['status'] = 'past_due'
+        return authentication_required()
     if error is not None:
         if automatic:
             dunning.schedule_next(ctx, invoice, now=now)
@@ -64,8 +74,13 @@ def attempt_payment(
         # stays `incomplete` meanwhile, as on Stripe.
         ctx.save(invoice)
         return None
-    _mark_paid(ctx, invoice, now=now, subscription=subscription)
+    mark_paid(ctx, invoice, now=now, subscription=subscription)
     return None
+
+
+def subscription_of(ctx: Context, invoice: dict) -> dict | None:
+    subscription_id = ((invoice.get('parent') or {}).get('subscription_details') or {}).get('subscription')
+    return ctx.store.get(subscription_id, 'subscription') if subscription_id else None
 
 
 def payment_settled(ctx: Context, invoice_id: str, *, succeeded: bool, now: int) -> None:
@@ -73,11 +88,10 @@ def payment_settled(ctx: Context, invoice_id: str, *, succeeded: bool, now: int)
     invoice = ctx.store.get(invoice_id, 'invoice')
     if invoice is None or invoice['status'] != 'open':
         return  # voided (or paid otherwise) while the payment was processing
-    subscription_id = ((invoice.get('parent') or {}).get('subscription_details') or {}).get('subscription')
-    subscription = ctx.store.get(subscription_id, 'subscription') if subscription_id else None
+    subscription = subscription_of(ctx, invoice)
     before = ctx.snapshot(subscription) if subscription else None
     if succeeded:
-        _mark_paid(ctx, invoice, now=now, subscription=subscription)
+        mark_paid(ctx, invoice, now=now, subscription=subscription)
     else:
         ctx.emit('invoice.payment_failed', invoice)
         if subscription is not None and subscription['status'] in ('active', 'trialing'):
@@ -91,14 +105,14 @@ def record_payment(ctx: Context, invoice: dict, intent: dict, *, now: int) -> No
     invoice['_payments'].append({'id': f'inpay_{random_token(24)}', 'payment_intent': intent['id'], 'created': now})
     invoice['attempt_count'] += 1
     invoice['attempted'] = True
-    _mark_paid(ctx, invoice, now=now, subscription=None)
+    mark_paid(ctx, invoice, now=now, subscription=None)
 
 
 def paid_out_of_band(ctx: Context, invoice: dict, *, now: int, subscription: dict | None) -> None:
     if invoice['status'] != 'open':
         raise invalid(f'Invoice is already {invoice["status"]}.', code='invoice_not_open')
     invoice['amount_paid_off_stripe'] = invoice['amount_remaining']
-    _mark_paid(ctx, invoice, now=now, subscription=subscription)
+    mark_paid(ctx, invoice, now=now, subscription=subscription)
 
 
 @includable('invoice', 'payments')
@@ -125,7 +139,7 @@ def _payments(ctx: Context, invoice: dict) -> dict:
     return list_object(payments, f'/v1/invoice_payments?invoice={invoice["id"]}')
 
 
-def _mark_paid(ctx: Context, invoice: dict, *, now: int, subscription: dict | None) -> None:
+def mark_paid(ctx: Context, invoice: dict, *, now: int, subscription: dict | None) -> None:
     invoice['amount_paid'] += invoice['amount_remaining']
     invoice['amount_remaining'] = 0
     invoice['status'] = 'paid'
@@ -135,6 +149,8 @@ def _mark_paid(ctx: Context, invoice: dict, *, now: int, subscription: dict | No
     ctx.emit('invoice.payment_succeeded', invoice)
     if subscription is not None and subscription['status'] in ('incomplete', 'past_due', 'unpaid'):
         subscription['status'] = 'active'
+    if subscription is not None:
+        pending.apply(ctx, subscription, invoice)
 
 
 def _default_payment_method(ctx: Context, invoice: dict, subscription: dict | None) -> str | None:

@@ -67,8 +67,9 @@ def collect_now(
 ) -> dict:
     """Invoice `lines` (after any pending prorations) right away and try to collect payment.
 
-    With `error_if_incomplete` (and `pending_if_incomplete`, which the emulator treats alike) a failed payment
-    raises, and the caller's transaction rolls the whole change back. Otherwise the invoice stays open and the
+    With `error_if_incomplete` a failed payment raises, and the caller's transaction rolls the whole change back;
+    so does `pending_if_incomplete` for a decline, while a payment that waits for 3-D Secure returns its invoice
+    (the caller holds the change back, `pending`). Otherwise the invoice stays open and the
     subscription becomes `incomplete` (new) or `past_due`; `default_incomplete` does not even try to charge.
     """
     invoice = invoicing.draft(
@@ -87,7 +88,8 @@ def collect_now(
     automatic = billing_reason != 'subscription_create'  # a first invoice is not retried: it expires
     error = invoice_payments.attempt_payment(ctx, invoice, now=now, subscription=subscription, automatic=automatic)
     if error is not None:
-        if payment_behavior in ('error_if_incomplete', 'pending_if_incomplete'):
+        waits = getattr(error, 'requires_action', False) and payment_behavior == 'pending_if_incomplete'
+        if payment_behavior in ('error_if_incomplete', 'pending_if_incomplete') and not waits:
             raise error
         if billing_reason == 'subscription_create':
             subscription['status'] = 'incomplete'

@@ -1,8 +1,9 @@
-"""Pages a browser visits (no API key needed): Checkout, the hosted invoice page and its PDF, SEPA mandates."""
+"""Pages a browser visits (no API key needed): Checkout, the hosted invoice page and its PDF, SEPA mandates, and
+3-D Secure."""
 
 from starlette.routing import Route
 
-from . import checkout, invoice, mandate
+from . import checkout, invoice, mandate, threeds
 
 
 def routes() -> list[Route]:
@@ -13,4 +14,6 @@ def routes() -> list[Route]:
         Route('/invoice/{invoice_id}/{token}', invoice.pay, methods=['POST']),
         Route('/invoice/{invoice_id}/{token}/pdf', invoice.pdf, methods=['GET']),
         Route('/mandate/{mandate_id}/{token}', mandate.show, methods=['GET']),
+        Route('/authenticate/{intent_id}', threeds.show, methods=['GET']),
+        Route('/authenticate/{intent_id}', threeds.submit, methods=['POST']),
     ]

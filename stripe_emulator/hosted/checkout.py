@@ -2,6 +2,7 @@
 setup mode a test IBAN for SEPA Direct Debit (a radio group chooses; without JavaScript, CSS hides the other
 method's fields, and without modern CSS both show and the radio still decides)."""
 
+from dataclasses import replace
 from functools import partial
 from urllib.parse import quote
 
@@ -10,12 +11,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .. import checkout_flow
 from ..billing import product_name
-from ..cards import is_digits
+from ..cards import authentication_failed, is_digits
 from ..context import Context
 from ..emulator import Emulator
 from ..money import format_interval, format_money
 from ..resources import checkout
-from . import cardform, sepaform
+from . import cardform, sepaform, threeds
 from .forms import post_payment_form
 from .layout import brand, esc, not_found, page
 
@@ -45,7 +46,7 @@ async def submit(request: Request) -> Response:
     )
 
 
-def _pay(request: Request, ctx: Context, session: dict, values: dict[str, str]) -> dict[str, str] | None:
+def _pay(request: Request, ctx: Context, session: dict, values: dict[str, str]) -> dict[str, str] | Response | None:
     """Complete the session with the card or bank account typed in; returns the form's errors instead if any."""
     if _method(session, values) == 'sepa_debit':
         client = request.client.host if request.client else None
@@ -56,6 +57,15 @@ def _pay(request: Request, ctx: Context, session: dict, values: dict[str, str]) 
     errors |= quantity_errors
     if entry is None or errors:
         return errors
+    if isinstance(entry, checkout_flow.CardEntry) and entry.card.three_d_secure:  # on session: it always asks
+        chosen = threeds.decision(values)
+        if chosen is None:
+            amount = None if session['mode'] == 'setup' else format_money(session['amount_total'] or 0,
+                                                                        session['currency'])  # fmt: skip
+            return threeds.challenge(ctx, action=ctx.url(f'/pay/{session["id"]}'), values=values, amount=amount)
+        if chosen == 'fail':
+            raise authentication_failed()
+        entry = replace(entry, authenticated=True)
     checkout_flow.complete(ctx, session, entry, quantities)
     return None
 

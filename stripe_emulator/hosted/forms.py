@@ -48,7 +48,7 @@ async def post_payment_form(
     request: Request,
     *,
     find: Callable[[Context], dict | None],
-    pay: Callable[[Context, dict, dict[str, str]], dict[str, str] | None],
+    pay: Callable[[Context, dict, dict[str, str]], dict[str, str] | Response | None],
     render: Callable[..., Response],
     not_found: Callable[[], Response],
     reload: Callable[[Context], dict | None] | None = None,
@@ -56,11 +56,12 @@ async def post_payment_form(
 ) -> Response:
     """Take the payment form posted for an open object (a Checkout Session, an invoice) and pay it.
 
-    `find` looks the object up (None: not found) and `render(ctx, doc, form, status=...)` shows its page. `pay` reads
-    the posted values and pays; it returns the form's errors by field name instead when they do not pass. It all runs
-    in one transaction, so a re-posted form finds the object no longer open and charges nothing twice. A decline (a
-    `StripeError`) rolls it back: the form shows again with the message, on the object as `reload` (by default
-    `find`) finds it then. `paid` answers once the payment went through (by default, the page again).
+    `find` looks the object up (None: not found) and `render(ctx, doc, form, status=...)` shows its page.
+    `pay` reads the posted values and pays; it returns the form's errors by field name instead when they do not
+    pass, or a page to show first (3-D Secure's challenge) without paying. It all runs in one transaction, so a
+    re-posted form finds the object no longer open and charges nothing twice. A decline (a `StripeError`) rolls it
+    back: the form shows again with the message, on the object as `reload` (by default `find`) finds it then.
+    `paid` answers once the payment went through (by default, the page again).
     """
     emulator: Emulator = request.app.state.emulator
     ctx = emulator.context(request_id=new_id('req'))
@@ -76,6 +77,8 @@ async def post_payment_form(
             if doc['status'] != 'open':
                 return render(ctx, doc, CardForm())
             errors = pay(ctx, doc, values)
+            if isinstance(errors, Response):
+                return errors
             if errors is not None:
                 return render(ctx, doc, CardForm(values, errors), status=400)
     except StripeError as error:  # declined: the transaction rolled back, nothing was created

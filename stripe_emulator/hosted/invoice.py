@@ -1,13 +1,12 @@
 """The hosted invoice page (`hosted_invoice_url`) and its PDF (`invoice_pdf`); an open invoice can be paid here."""
 
 import datetime
-import hmac
 from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from ..cards import charge_outcome
+from ..cards import authentication_failed, charge_outcome
 from ..context import Context
 from ..invoicing import hosted_token
 from ..money import format_money
@@ -16,7 +15,8 @@ from ..resources import payment_methods
 from ..resources.invoices import pay_invoice
 from . import cardform
 from .forms import post_payment_form
-from .layout import brand, esc, not_found, page
+from .layout import brand, esc, not_found, page, token_matches
+from .threeds import challenge, decision
 
 
 async def show(request: Request) -> Response:
@@ -30,20 +30,29 @@ async def pay(request: Request) -> Response:
     return await post_payment_form(
         request,
         find=lambda ctx: _invoice(ctx, request),
-        pay=_pay,
+        pay=partial(_pay, token=request.path_params['token']),
         render=partial(_render, token=request.path_params['token']),
         not_found=_not_found,
     )
 
 
-def _pay(ctx: Context, invoice: dict, values: dict[str, str]) -> dict[str, str] | None:
-    """Pay the invoice with the card typed in; returns the form's errors instead if any."""
+def _pay(ctx: Context, invoice: dict, values: dict[str, str], *, token: str) -> dict[str, str] | Response | None:
+    """Pay the invoice with the card typed in (after 3-D Secure if it asks); returns the form's errors instead."""
     entry, errors = cardform.read(values, now=ctx.now(invoice['customer']))
     if entry is None:
         return errors
     pm = payment_methods.build(ctx, entry.card, exp_month=entry.exp_month, exp_year=entry.exp_year, name=entry.name)
     if error := charge_outcome(pm):
         raise error
+    if entry.card.three_d_secure:
+        chosen = decision(values)
+        if chosen is None:
+            amount = format_money(invoice['amount_remaining'], invoice['currency'])
+            action = ctx.url(f'/invoice/{invoice["id"]}/{token}')
+            return challenge(ctx, action=action, values=values, amount=amount)
+        if chosen == 'fail':
+            raise authentication_failed()
+        ctx.authenticated.add(pm['id'])
     ctx.save(pm)
     payment_methods.attach_to(ctx, pm, ctx.load('customer', invoice['customer']))
     pay_invoice(ctx, invoice, payment_method=pm['id'])
@@ -72,11 +81,6 @@ def _invoice(ctx: Context, request: Request) -> dict | None:
     if invoice is None or not token_matches(hosted_token(ctx, invoice['id']), request.path_params['token']):
         return None
     return invoice
-
-
-def token_matches(expected: str, given: str) -> bool:
-    # Bytes: compare_digest refuses str with characters outside ASCII, and a URL may carry any.
-    return hmac.compare_digest(expected.encode(), given.encode('utf-8', 'surrogatepass'))
 
 
 def _render(ctx: Context, invoice: dict, form: cardform.CardForm, *, token: str, status: int = 200) -> HTMLResponse:

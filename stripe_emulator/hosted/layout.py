@@ -1,5 +1,6 @@
 """The frame and style shared by the hosted pages: plain HTML, a little CSS in Stripe's spirit."""
 
+import hmac
 from html import escape
 
 from starlette.responses import HTMLResponse
@@ -98,3 +99,8 @@ def field(
     message = f'<p class="field-error" id="{field_id}-error" role="alert">{esc(error)}</p>' if error else ''
     attributes = f'id="{field_id}" name="{name}" value="{esc(value)}" placeholder="{esc(placeholder)}"'
     return f'<label for="{field_id}">{esc(label)}</label><input {attributes}{described} {extra}>{message}'
+
+
+def token_matches(expected: str, given: str) -> bool:
+    # Bytes: compare_digest refuses str with characters outside ASCII, and a URL may carry any.
+    return hmac.compare_digest(expected.encode(), given.encode('utf-8', 'surrogatepass'))

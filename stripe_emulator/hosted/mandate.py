@@ -6,8 +6,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from ..emulator import Emulator
-from .invoice import token_matches
-from .layout import brand, esc, not_found, page
+from .layout import brand, esc, not_found, page, token_matches
 
 
 async def show(request: Request) -> Response:

@@ -80,7 +80,12 @@ def build(ctx: Context, card: Card, *, exp_month: int, exp_year: int, name: str 
         'wallet': None,
     }
     # How the test card behaves later, when it is attached or charged.
-    pm.update(_decline=card.decline, _charge_decline=card.charge_decline, _dispute=card.dispute)
+    pm.update(
+        _decline=card.decline,
+        _charge_decline=card.charge_decline,
+        _dispute=card.dispute,
+        _three_d_secure=card.three_d_secure,
+    )
     return pm
 
 

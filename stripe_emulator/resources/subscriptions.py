@@ -1,6 +1,8 @@
 """Subscriptions over the API: create, retrieve, list, update (prorations), cancel."""
 
-from .. import invoice_items
+import copy
+
+from .. import invoice_items, pausing, pending
 from ..billing import PRORATION_BEHAVIORS, anchor_reset, plan_change
 from ..context import Context
 from ..errors import invalid
@@ -79,6 +81,7 @@ def update(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
     item_params = get_dicts(params, 'items')
     reset_anchor = anchor_reset(params.get('billing_cycle_anchor'))
     if item_params or reset_anchor:
+        kept = (copy.deepcopy(subscription['items']), subscription['billing_cycle_anchor'], subscription['status'])
         proration_date = get_timestamp(params, 'proration_date')
         change = plan_change(
             ctx, subscription, item_params=item_params, proration_behavior=proration_behavior,
@@ -90,11 +93,14 @@ def update(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
         if change.resets_cycle and subscription['cancel_at_period_end']:
             subscription['cancel_at'] = change.items[0]['current_period_end']
         if change.invoice_now:
-            collect_now(
+            invoice = collect_now(
                 ctx, subscription, customer, change.lines, billing_reason='subscription_update', now=now,
                 proration_date=proration_date if proration_date is not None else now,
                 payment_behavior=payment_behavior,
             )  # fmt: skip
+            if payment_behavior == 'pending_if_incomplete' and invoice['status'] == 'open':
+                items, anchor, status = kept  # it waits for 3-D Secure: applied once paid
+                pending.hold(subscription, items=items, anchor=anchor, status=status, invoice=invoice, now=now)
         elif change.lines:
             invoice_items.add_pending(ctx, customer=customer, subscription=subscription, lines=change.lines, now=now)
     return ctx.save_and_emit_change('customer.subscription.updated', subscription, before)
@@ -163,11 +169,19 @@ def _attached_payment_method(ctx: Context, customer_id: str, pm_id: str) -> dict
 
 @renderer('subscription')
 def _render(ctx: Context, subscription: dict) -> dict:
-    items = []
-    for item in subscription['items']['data']:
+    rendered = {**subscription, 'items': {**subscription['items'], 'data': _items(ctx, subscription['items']['data'])}}
+    if held := subscription.get('pending_update'):
+        rendered['pending_update'] = {**held, 'subscription_items': _items(ctx, held['subscription_items'])}
+    return rendered
+
+
+def _items(ctx: Context, items: list[dict]) -> list[dict]:
+    """Subscription items with their whole price, and its legacy `plan` twin."""
+    rendered = []
+    for item in items:
         price = ctx.store.get(item['price'], 'price') if isinstance(item['price'], str) else item['price']
-        items.append({**item, 'price': price, 'plan': _plan(price)})
-    return {**subscription, 'items': {**subscription['items'], 'data': items}}
+        rendered.append({**item, 'price': price, 'plan': _plan(price)})
+    return rendered
 
 
 def _plan(price: dict | None) -> dict | None:
@@ -198,10 +212,31 @@ def _plan(price: dict | None) -> dict | None:
     }
 
 
+def pause(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
+    subscription = ctx.load('subscription', subscription_exposed_id)
+    get_str(params, 'type', choices=('subscription',))
+    get_str(params, 'invoicing_behavior', choices=('invoice', 'pending_invoice_item'))
+    unused = get_dict(get_dict(params, 'bill_for') or {}, 'unused_time_from') or {}
+    credit = (get_str(unused, 'type', choices=('item_current_period_start', 'none', 'now')) or 'now') != 'none'
+    return pausing.pause(ctx, subscription, credit_unused=credit, now=sub_now(ctx, subscription))
+
+
+def resume(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
+    subscription = ctx.load('subscription', subscription_exposed_id)
+    anchor = get_dict(params, 'billing_cycle_anchor') or {}
+    if (get_str(anchor, 'type', choices=('now', 'unchanged')) or 'now') != 'now':
+        raise invalid('The emulator resumes with billing_cycle_anchor[type]=now only.', param='billing_cycle_anchor')
+    behavior = get_str(params, 'payment_behavior', choices=('resume_on_payment_attempt', 'resume_on_payment_success'))
+    return pausing.resume(ctx, subscription, payment_behavior=behavior or 'resume_on_payment_attempt',
+                          now=sub_now(ctx, subscription))  # fmt: skip
+
+
 ROUTES = [
     Route('POST', '/v1/subscriptions', create, 'SubscriptionCreateParams'),
     Route('GET', '/v1/subscriptions', list_subscriptions, 'SubscriptionListParams'),
     Route('GET', '/v1/subscriptions/{subscription_exposed_id}', retrieve, 'SubscriptionRetrieveParams'),
     Route('POST', '/v1/subscriptions/{subscription_exposed_id}', update, 'SubscriptionUpdateParams'),
     Route('DELETE', '/v1/subscriptions/{subscription_exposed_id}', cancel, 'SubscriptionCancelParams'),
+    Route('POST', '/v1/subscriptions/{subscription_exposed_id}/pause', pause, 'SubscriptionPauseParams'),
+    Route('POST', '/v1/subscriptions/{subscription_exposed_id}/resume', resume, 'SubscriptionResumeParams'),
 ]

@@ -25,6 +25,8 @@ async def run(v1, hosted: httpx.AsyncClient) -> None:
     await _dispute(v1, prices)
     await _checkout_by_card(v1, hosted, prices)
     await _sepa(v1, hosted, prices)
+    await _three_d_secure(v1, hosted, prices)
+    await _pause(v1, prices)
     await _events(v1)
 
 
@@ -179,6 +181,45 @@ async def _failed_renewal(v1, prices) -> None:
     await v1.invoices.pay_async(open_invoice.id, params={'payment_method': visa.id})
     await v1.invoices.retrieve_async(open_invoice.id, params={'expand': ['payments']})
     await v1.payment_methods.detach_async(failing.id)
+
+
+async def _three_d_secure(v1, hosted: httpx.AsyncClient, prices) -> None:
+    """A renewal that waits for 3-D Secure (4000 0027 6000 3184), authenticated on the hosted page; then a change held
+    back by pending_if_incomplete until its payment is authenticated too."""
+    clock, dora, _ = await _clocked_customer(v1, 'Dora', card='tok_authenticationRequired')
+    subscription = await v1.subscriptions.create_async(
+        params={
+            'customer': dora.id,
+            'items': [{'price': prices['basic_monthly']}],
+            'payment_behavior': 'default_incomplete',
+        }  # fmt: skip
+    )
+    await v1.invoices.pay_async(subscription.latest_invoice, params={'paid_out_of_band': True})
+    await v1.test_helpers.test_clocks.advance_async(clock.id, params={'frozen_time': JAN_1_2027 + 32 * DAY})
+    waiting = (await v1.payment_intents.list_async(params={'customer': dora.id})).data[0]
+    await v1.payment_intents.retrieve_async(waiting.id)
+    await hosted.post(waiting.next_action.redirect_to_url.url, data={'authentication': 'complete'})
+    held = await v1.subscriptions.update_async(subscription.id, params={
+        'items': [{'id': subscription['items'].data[0].id, 'quantity': 2}], 'proration_behavior': 'always_invoice',
+        'payment_behavior': 'pending_if_incomplete', 'expand': ['latest_invoice'],
+    })  # fmt: skip
+    intent = (await v1.payment_intents.list_async(params={'customer': dora.id})).data[0]
+    await hosted.post(intent.next_action.redirect_to_url.url, data={'authentication': 'fail'})
+    await v1.payment_intents.retrieve_async(intent.id)
+    await v1.subscriptions.retrieve_async(held.id)
+
+
+async def _pause(v1, prices) -> None:
+    """A subscription paused mid-period (its unused time credited), past a renewal date, then resumed."""
+    clock, erin, _ = await _clocked_customer(v1, 'Erin')
+    subscription = await v1.subscriptions.create_async(
+        params={'customer': erin.id, 'items': [{'price': prices['basic_monthly']}]}
+    )
+    await v1.test_helpers.test_clocks.advance_async(clock.id, params={'frozen_time': JAN_1_2027 + 10 * DAY})
+    await v1.subscriptions.pause_async(subscription.id)
+    await v1.subscriptions.retrieve_async(subscription.id)
+    await v1.test_helpers.test_clocks.advance_async(clock.id, params={'frozen_time': JAN_1_2027 + 40 * DAY})
+    await v1.subscriptions.resume_async(subscription.id, params={'expand': ['latest_invoice']})
 
 
 async def _void_and_incomplete(v1, prices) -> None:

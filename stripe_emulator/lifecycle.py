@@ -3,7 +3,7 @@
 The API handlers, the hosted checkout and the test clocks all go through these functions.
 """
 
-from . import invoice_items, invoice_payments, invoicing
+from . import invoice_items, invoice_payments, invoicing, scheduling
 from .billing import apply_item_params, cycle_line, next_period_end, trial_line
 from .context import Context
 from .errors import invalid
@@ -99,8 +99,12 @@ def collect_now(
 
 
 def renew(ctx: Context, subscription: dict, *, at: int) -> None:
-    """Start the next billing period at `at` (the end of the current one, or of the trial) and bill it."""
+    """Start the next billing period at `at` (the end of the current one, or of the trial) and bill it; a schedule's
+    next phase starts first, or its end cancels the subscription instead."""
     before = ctx.snapshot(subscription)
+    if not scheduling.before_renewal(ctx, subscription, at=at):
+        cancel_now(ctx, subscription, at=at, reason=None)
+        return
     customer = ctx.load('customer', subscription['customer'])
     items = subscription['items']['data']
     old_start, old_end = items[0]['current_period_start'], items[0]['current_period_end']
@@ -149,6 +153,7 @@ def cancel_now(
     # Prorations still waiting for a next invoice will never be billed.
     for item in ctx.store.find('invoiceitem', {'subscription': subscription['id'], 'invoice': None}):
         ctx.store.delete(item['id'])
+    scheduling.subscription_ended(ctx, subscription, at=at)
     return ctx.save_and_emit('customer.subscription.deleted', subscription)
 
 

@@ -13,6 +13,7 @@ from . import (
     prices,
     products,
     refunds,
+    subscription_schedules,
     subscriptions,
     test_clocks,
 )
@@ -28,6 +29,7 @@ ROUTES: list[Route] = [
     *refunds.ROUTES,
     *disputes.ROUTES,
     *subscriptions.ROUTES,
+    *subscription_schedules.ROUTES,
     *invoices.ROUTES,
     *test_clocks.ROUTES,
     Route('GET', '/v1/events', events.list_events, 'EventListParams'),

@@ -27,6 +27,7 @@ async def run(v1, hosted: httpx.AsyncClient) -> None:
     await _sepa(v1, hosted, prices)
     await _three_d_secure(v1, hosted, prices)
     await _pause(v1, prices)
+    await _schedule(v1, prices)
     await _events(v1)
 
 
@@ -220,6 +221,29 @@ async def _pause(v1, prices) -> None:
     await v1.subscriptions.retrieve_async(subscription.id)
     await v1.test_helpers.test_clocks.advance_async(clock.id, params={'frozen_time': JAN_1_2027 + 40 * DAY})
     await v1.subscriptions.resume_async(subscription.id, params={'expand': ['latest_invoice']})
+
+
+async def _schedule(v1, prices) -> None:
+    """A downgrade at the period's end through a subscription schedule, applied at the renewal, then released; and
+    a second schedule released before its boundary."""
+    clock, fay, _ = await _clocked_customer(v1, 'Fay')
+    subscription = await v1.subscriptions.create_async(
+        params={'customer': fay.id, 'items': [{'price': prices['pro_monthly'], 'quantity': 3}]}
+    )
+    item = subscription['items'].data[0]
+    schedule = await v1.subscription_schedules.create_async(params={'from_subscription': subscription.id})
+    await v1.subscription_schedules.update_async(schedule.id, params={'end_behavior': 'release', 'phases': [
+        {'items': [{'price': prices['pro_monthly'], 'quantity': 3}], 'start_date': item.current_period_start,
+         'end_date': item.current_period_end},
+        {'items': [{'price': prices['basic_monthly'], 'quantity': 2}], 'iterations': 1},
+    ]})  # fmt: skip
+    await v1.subscription_schedules.list_async(params={'customer': fay.id})
+    await v1.test_helpers.test_clocks.advance_async(clock.id, params={'frozen_time': JAN_1_2027 + 32 * DAY})
+    await v1.subscription_schedules.retrieve_async(schedule.id, params={'expand': ['subscription']})
+    await v1.test_helpers.test_clocks.advance_async(clock.id, params={'frozen_time': JAN_1_2027 + 60 * DAY})
+    await v1.subscription_schedules.retrieve_async(schedule.id)
+    again = await v1.subscription_schedules.create_async(params={'from_subscription': subscription.id})
+    await v1.subscription_schedules.release_async(again.id)
 
 
 async def _void_and_incomplete(v1, prices) -> None:

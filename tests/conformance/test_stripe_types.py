@@ -36,6 +36,7 @@ COVERED = {
     'Product', 'Price', 'Customer', 'DeletedCustomer', 'TaxId', 'DeletedTaxId', 'PaymentMethod', 'Checkout.Session',
     'LineItem', 'Subscription', 'SubscriptionItem', 'Invoice', 'InvoiceLineItem', 'InvoicePayment', 'PaymentIntent',
     'SetupIntent', 'Charge', 'Refund', 'Dispute', 'Mandate', 'TestHelpers.TestClock', 'TestHelpers.DeletedTestClock',
+    'SubscriptionSchedule',
 }  # fmt: skip
 
 # The faults the emulator still has, as (Stripe object, JSON path inside it, kind). `[]` stands for any list index;

@@ -19,12 +19,12 @@ CARD = {'expiry': '12 / 34', 'cvc': '123', 'name': 'Ada Lovelace'}
 ALWAYS, ON_SETUP = '4000 0027 6000 3184', '4000 0025 0000 3155'
 
 
-async def _renewal_waiting(backend, card_token='tok_authenticationRequired'):
+async def _renewal_waiting(backend, card='tok_authenticationRequired'):
     """A monthly subscription paid with 4242 whose default card becomes one that asks for 3-D Secure; Feb 1 renews."""
     prices = await catalogue(backend)
     clock, customer, _ = await customer_on_clock(backend)
     subscription = await subscribe(backend, customer, prices.basic_monthly)
-    card = await backend.v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': card_token}})
+    card = await backend.v1.payment_methods.create_async(params={'type': 'card', 'card': {'token': card}})
     await backend.v1.payment_methods.attach_async(card.id, params={'customer': customer.id})
     await backend.v1.customers.update_async(customer.id, params={'invoice_settings': {'default_payment_method':
                                                                                       card.id}})  # fmt: skip

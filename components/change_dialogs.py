@@ -202,16 +202,33 @@ class ChangeForm:
         if values is None or not self.button.enabled:
             return
         success = self.success(values)
-        await submit(
-            self.dialog,
-            self.button,
-            lambda: self.confirm(*values),
-            success=success,
-            fields=self.fields,
-            fallback=self.fallback,
-        )
-        if not self.dialog.is_deleted:
+        awaiting: list = []
+
+        async def confirm() -> object | None:
+            result = await self.confirm(*values)
+            if getattr(result, 'pending_change', ''):  # the bank asks for 3-D Secure first: the dialog says so
+                awaiting.append(result)
+                return None
+            return result
+
+        await submit(self.dialog, self.button, confirm, success=success, fields=self.fields, fallback=self.fallback)
+        if awaiting and not self.dialog.is_deleted:
+            self._awaiting_confirmation(awaiting[0])
+        elif not self.dialog.is_deleted:
             self.button.set_enabled(self.shown is not None and self.dialog.value)
+
+    def _awaiting_confirmation(self, subscription: 'SubscriptionMirror') -> None:
+        amount = format_money(subscription.open_invoice_amount, subscription.open_invoice_currency or 'usd')
+        self.button.set_visibility(False)
+        self.note.text = 'Your bank asks you to confirm this payment.'
+        self.note.set_visibility(True)
+        self.charge.clear()
+        with self.charge:
+            ui.label(f'The change to {subscription.pending_change} applies once the payment of {amount} is '
+                     'confirmed. Until then nothing changes.').mark('awaiting-confirmation')  # fmt: skip
+            ui.button('Confirm payment', on_click=lambda: ui.navigate.to(subscription.payment_action_url)).props(
+                'no-caps'
+            )
 
 
 def show_charge(preview: 'ChangePreview', currency: str) -> None:

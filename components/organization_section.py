@@ -14,6 +14,7 @@ SaveOrganization = Callable[[dict[str, str]], Awaitable[Organization | None]]
 _LABELS = {
     'name': 'Organization name',
     'billing_email': 'Billing email',
+    'receipt_emails': 'Receipt emails (optional)',
     'address_line1': 'Address line 1',
     'address_line2': 'Address line 2',
     'postal_code': 'Postal code',
@@ -40,6 +41,7 @@ class OrganizationSection(ui.card):
             with ui.grid(columns='10rem 1fr').classes('gap-y-1'):
                 self._row('Name', lambda o: o.name)
                 self._row('Billing email', lambda o: o.billing_email or '—')
+                self._row('Receipt emails', lambda o: o.receipt_emails or '—')
                 self._row('Address', self._address)
                 self._row('Country', lambda o: countries.get(o.country, '—'))
                 self._row('VAT/tax ID', lambda o: o.tax_id or '—')
@@ -67,6 +69,8 @@ class OrganizationSection(ui.card):
                     )
                 else:
                     fields[name] = ui.input(_LABELS[name], value=value)
+                if name == 'receipt_emails':
+                    fields[name].props('hint="Up to 3, separated by commas. They get every receipt too."')
                 fields[name].classes('w-full').mark(f'organization-{name}')
 
             async def save() -> None:

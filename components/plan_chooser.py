@@ -26,7 +26,8 @@ class PlanChooser(ui.column):
         self.plan_id: str | None = None
         self.classes('w-full')
         with self:
-            with ui.stepper().props('flat animated').classes('w-full') as self.stepper:
+            # Not animated: a click during the slide between steps could be lost on a loaded machine (seen once).
+            with ui.stepper().props('flat').classes('w-full') as self.stepper:
                 with ui.step('Plan'):
                     self._controls()
                     self.cards()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from nicegui import ui
 
-from services.billing.mirror import comparable, ends_or_renews_on
+from services.billing.mirror import OWING, comparable, ends_or_renews_on
 from services.billing.subscriptions import BillingOverview
 from services.moments import long_date
 from services.plans import format_money
@@ -91,9 +91,10 @@ class SubscriptionSection(ui.card):
                 self._trial_fields()
 
     def _payment_failed(self) -> None:
-        """What failed, the amount, Stripe's next attempt, and two ways out: pay now, or with another card."""
+        """What failed (or waits for 3-D Secure), the amount, Stripe's next attempt, and the ways out."""
         overview, subscription = self.overview, self.overview.subscription
         amount = format_money(subscription.open_invoice_amount, subscription.open_invoice_currency or 'usd')
+        action, owing = subscription.payment_action_url, subscription.status in OWING
         if subscription.next_payment_attempt:
             retry = f'Stripe tries again on {long_date(subscription.next_payment_attempt)}.'
         else:
@@ -102,18 +103,34 @@ class SubscriptionSection(ui.card):
             consequence = f'Everything keeps working until {long_date(overview.grace_ends_at)}.'
         else:
             consequence = 'Your users cannot use the product until it is paid.'
+        if action and not owing:  # a change held back until its payment is confirmed
+            headline = f'Your bank asks you to confirm the payment of {amount}.'
+            detail = f'The change to {subscription.pending_change} applies once it is confirmed.'
+        elif not owing:  # its payment was not confirmed: the change waits (Stripe drops it after 23 hours)
+            headline = f'The payment of {amount} for the change to {subscription.pending_change} did not go through.'
+            detail = f'{subscription.payment_error} Nothing has changed: "Pay now" tries again.'.strip()
+        elif action:
+            headline, detail = (
+                f'The payment of {amount} needs your confirmation (3-D Secure).',
+                f'{retry} {consequence}',
+            )
+        else:
+            headline = f'The payment of {amount} failed. {subscription.payment_error}'.strip()
+            detail = f'{retry} {consequence}'
         banner = ui.column().classes('w-full gap-1 bg-red-1 text-red-10 q-pa-sm rounded-borders')
         with banner.props('role=alert').mark('payment-failed'):
             with ui.row().classes('items-center no-wrap'):
                 ui.icon('error_outline')
-                ui.label(f'The payment of {amount} failed. {subscription.payment_error}'.strip()).classes(
-                    'text-weight-medium'
-                )
-            ui.label(f'{retry} {consequence}')
+                ui.label(headline).classes('text-weight-medium')
+            ui.label(detail)
             with ui.row().classes('gap-2'):
-                if self.actions.pay_now:
+                if action:
+                    ui.button('Confirm payment', on_click=lambda: ui.navigate.to(action)).props(
+                        'no-caps color=negative'
+                    )
+                elif self.actions.pay_now:
                     ui.button('Pay now', on_click=self._pay_now).props('no-caps color=negative')
-                if self.actions.update_payment_method:
+                if owing and self.actions.update_payment_method:
                     ui.button('Update payment method', on_click=self.actions.update_payment_method).props(
                         'no-caps outline color=negative'
                     )
@@ -234,6 +251,7 @@ async def _called(action: Callable[[], object]) -> None:
 def _shown(overview: BillingOverview) -> tuple:
     subscription = overview.subscription
     owed = (subscription.open_invoice_id, subscription.open_invoice_amount, subscription.next_payment_attempt,
-            subscription.payment_error, overview.grace_ends_at) if subscription else ()  # fmt: skip
+            subscription.payment_error, subscription.payment_action_url, subscription.pending_change,
+            overview.grace_ends_at) if subscription else ()  # fmt: skip
     return (tuple(comparable(subscription).items()), owed, overview.token_balance, overview.seats_used,
             overview.seat_limit, overview.trial_days_left, overview.low_balance_threshold)  # fmt: skip

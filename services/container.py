@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.alerts import LowBalanceMail, PaymentFailedMail
+from services.alerts import LowBalanceMail, PaymentFailedMail, ReceiptMail
 from services.auth import Session
 from services.billing import Billing
 from services.billing.gateway import StripeGateway
@@ -65,6 +65,7 @@ class Services:
                           on_mirror_change=entitlements.announce_if_changed)  # fmt: skip
         for mail in (LowBalanceMail, PaymentFailedMail):
             mail(events=events, mailer=mailer, base_url=settings.base_url)
+        ReceiptMail(events=events, mailer=mailer, gateway=gateway)
         return cls(
             settings=settings, mailer=mailer, events=events, locks=locks,
             users=UserDirectory(settings=settings, mailer=mailer, events=events, product=product),

@@ -101,3 +101,9 @@ def payment_failed() -> tuple[str]:
 def tokens_low() -> tuple[str]:
     """An organization's tokens fell below its admins' threshold (the payload is its id): the admins are mailed."""
     return ('tokens-low',)
+
+
+def invoice_paid() -> tuple[str]:
+    """An invoice of an organization was paid (the payload is (organization id, invoice id), published once per
+    invoice): its receipt is mailed."""
+    return ('invoice-paid',)

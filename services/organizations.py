@@ -16,11 +16,13 @@ from services.events import Events, organization_changed
 from services.locks import one_at_a_time
 from services.passwords import hash_password
 from services.product_webhooks import ProductWebhooks
-from services.validation import check_password, check_pattern, clean_email, clean_name
+from services.validation import check_password, check_pattern, clean_email, clean_email_list, clean_name
 
 EDITABLE_FIELDS = (
-    'name', 'billing_email', 'address_line1', 'address_line2', 'postal_code', 'city', 'country', 'tax_id',
+    'name', 'billing_email', 'receipt_emails', 'address_line1', 'address_line2', 'postal_code', 'city', 'country',
+    'tax_id',
 )  # fmt: skip
+MAX_RECEIPT_EMAILS = 3
 _LIMITS = {'address_line1': 200, 'address_line2': 200, 'postal_code': 20, 'city': 100}
 
 
@@ -124,6 +126,13 @@ def validate_organization(values: dict[str, str]) -> dict[str, str]:
     cleaned = {
         'name': clean_name(values.get('name', ''), errors, 'name', label='Organization name'),
         'billing_email': clean_email(values.get('billing_email', ''), errors, 'billing_email', required=False),
+        'receipt_emails': clean_email_list(
+            values.get('receipt_emails', ''),
+            errors,
+            'receipt_emails',
+            at_most=MAX_RECEIPT_EMAILS,
+            label='receipt emails',
+        ),
         'country': (values.get('country') or '').strip().upper(),
         'tax_id': check_pattern(
             values.get('tax_id', ''),

@@ -7,14 +7,21 @@ voided, when it expires first.
 import copy
 from typing import TYPE_CHECKING
 
+from . import invoicing
+
 if TYPE_CHECKING:
     from .context import Context
 
 EXPIRY_SECONDS = 23 * 3600
 
 
-def hold(subscription: dict, *, items: dict, anchor: int, status: str, invoice: dict, now: int) -> None:
-    """Keep the change just applied to `subscription` aside, and put back its `items`, `anchor` and `status`."""
+def hold(ctx: 'Context', subscription: dict, *, items: dict, anchor: int, status: str, invoice: dict,
+         now: int) -> None:  # fmt: skip
+    """Keep the change just applied to `subscription` aside, and put back its `items`, `anchor` and `status`. A change
+    held before is replaced: its invoice is voided."""
+    earlier = ctx.store.get((subscription.get('_pending') or {}).get('invoice') or '', 'invoice')
+    if earlier is not None and earlier['status'] == 'open':
+        invoicing.void(ctx, earlier, now=now)
     applied = subscription['items']['data']
     subscription['_pending'] = {'items': applied, 'billing_cycle_anchor': subscription['billing_cycle_anchor'],
                                 'invoice': invoice['id']}  # fmt: skip

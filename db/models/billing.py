@@ -17,6 +17,14 @@ class BillingAccount(Model):
     # "Alert me below N tokens": crossing it once mails the admins once; a top-up above it arms the alert again.
     low_balance_threshold = fields.BigIntField(null=True)
     low_balance_alerted = fields.BooleanField(default=False)
+    # "Auto top-up": below this many tokens (None: off), buy this many packs with the default card, at most this
+    # many times per calendar month. Armed again once the balance is back above the threshold; why it was switched
+    # off, if a purchase failed.
+    auto_topup_below = fields.BigIntField(null=True)
+    auto_topup_packs = fields.IntField(default=1, db_default=1)
+    auto_topup_monthly_cap = fields.IntField(default=3, db_default=3)
+    auto_topup_armed = fields.BooleanField(default=True, db_default=True)
+    auto_topup_error = fields.CharField(max_length=500, default='', db_default='')
 
     class Meta:
         table = 'billing_accounts'
@@ -46,6 +54,17 @@ class SubscriptionMirror(Model):
     open_invoice_currency = fields.CharField(max_length=3, default='', db_default='')
     next_payment_attempt = fields.DatetimeField(null=True)
     payment_error = fields.CharField(max_length=500, default='', db_default='')
+    # A payment that waits for 3-D Secure: where the admin confirms it, and the change it holds back, if any.
+    payment_action_url = fields.CharField(max_length=2000, default='', db_default='')
+    pending_change = fields.CharField(max_length=200, default='', db_default='')
+    # Paused for some billing periods: when Portico resumes it (None: until an admin does).
+    pause_resumes_at = fields.DatetimeField(null=True)
+    # A change at the period's end (a subscription schedule's next phase): what it becomes, and when.
+    schedule_id = fields.CharField(max_length=255, default='', db_default='')
+    scheduled_plan_id = fields.CharField(max_length=50, default='', db_default='')
+    scheduled_interval = fields.CharField(max_length=10, default='', db_default='')
+    scheduled_seats = fields.IntField(null=True)
+    scheduled_at = fields.DatetimeField(null=True)
     synced_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

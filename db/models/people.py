@@ -16,6 +16,8 @@ class Organization(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=200)
     billing_email = fields.CharField(max_length=254, default='')
+    # Up to 3 more addresses, comma-separated, that get each receipt along with the billing email.
+    receipt_emails = fields.CharField(max_length=800, default='', db_default='')
     address_line1 = fields.CharField(max_length=200, default='')
     address_line2 = fields.CharField(max_length=200, default='')
     postal_code = fields.CharField(max_length=20, default='')

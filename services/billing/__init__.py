@@ -46,7 +46,9 @@ class Billing:
         self.settings = settings
         self.catalog = catalog
         self.gateway = gateway
-        self.mirror = Mirror(catalog, owed=lambda subscription: owed_invoice(gateway, subscription),
+        return_url = f'{settings.base_url}/admin'
+        self.mirror = Mirror(catalog, owed=lambda subscription: owed_invoice(gateway, subscription,
+                                                                             return_url=return_url),
                              **({'on_change': on_mirror_change} if on_mirror_change else {}))  # fmt: skip
         self.contexts = Contexts(catalog=catalog, mirror=self.mirror, locks=locks, events=events)
         self.prices = CatalogSync(catalog=catalog, gateway=gateway)

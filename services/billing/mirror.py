@@ -51,7 +51,11 @@ def ends_or_renews_on(subscription: SubscriptionMirror) -> datetime | None:
 
 
 def owes(subscription: SubscriptionMirror | None) -> bool:
-    return subscription is not None and subscription.status in OWING and bool(subscription.open_invoice_id)
+    """Whether the banner shows: a payment failed and is owed, or waits for the cardholder's 3-D Secure, or a change
+    waits for its payment."""
+    if subscription is None or not subscription.open_invoice_id:
+        return False
+    return subscription.status in OWING or bool(subscription.payment_action_url or subscription.pending_change)
 
 
 def grace_end(subscription: SubscriptionMirror | None, *, grace_days: int) -> datetime | None:
@@ -110,8 +114,8 @@ class Mirror:
         owed = await self.owed(subscription) if self.owed else None
         async with in_transaction():
             mirror = await SubscriptionMirror.select_for_update().get_or_none(organization_id=organization_id)
-            values.update(_owed_values(owed, mirror if mirror and mirror.stripe_subscription_id == subscription['id']
-                                       else None))  # fmt: skip
+            same = mirror if mirror and mirror.stripe_subscription_id == subscription['id'] else None
+            values.update(_owed_values(owed, same, status=values['status']))
             if mirror is None:
                 mirror = await SubscriptionMirror.create(organization_id=organization_id, **values)
             else:
@@ -153,15 +157,29 @@ class Mirror:
             'cancel_at': from_timestamp(subscription.get('cancel_at')),
             'trial_end': from_timestamp(subscription.get('trial_end')),
             'default_payment_method': subscription.get('default_payment_method'),
+            'pending_change': self._held_change(subscription),
         }
 
+    def _held_change(self, subscription: dict) -> str:
+        """A change held back until its payment is confirmed (Stripe's pending update), as the admin reads it."""
+        items = (subscription.get('pending_update') or {}).get('subscription_items') or []
+        if not items:
+            return ''
+        price = items[0]['price'] if isinstance(items[0]['price'], dict) else {'lookup_key': None}
+        known = self.catalog.by_lookup_key(price.get('lookup_key'))
+        seats = items[0].get('quantity') or 1
+        plan = f'{known[0].name}, {known[1].adjective}, ' if known else ''
+        return f'{plan}{seats} seat{"s" if seats != 1 else ""}'
 
-def _owed_values(owed: 'OwedInvoice | None', mirror: SubscriptionMirror | None) -> dict:
-    """The banner's fields; `past_due_since` stays the first failure's time for as long as money is owed."""
+
+def _owed_values(owed: 'OwedInvoice | None', mirror: SubscriptionMirror | None, *, status: str) -> dict:
+    """The banner's fields; `past_due_since` stays the first failure's time for as long as money is owed (a change
+    waiting for 3-D Secure owes nothing yet)."""
     if owed is None:
         return {'past_due_since': None, 'open_invoice_id': '', 'open_invoice_amount': 0, 'open_invoice_currency': '',
-                'next_payment_attempt': None, 'payment_error': ''}  # fmt: skip
+                'next_payment_attempt': None, 'payment_error': '', 'payment_action_url': ''}  # fmt: skip
     since = mirror.past_due_since if mirror is not None and mirror.past_due_since else owed.first_failed_at
+    since = since if status in OWING else None
     return {'past_due_since': since, 'open_invoice_id': owed.id, 'open_invoice_amount': owed.amount,
             'open_invoice_currency': owed.currency, 'next_payment_attempt': owed.next_attempt,
-            'payment_error': owed.error}  # fmt: skip
+            'payment_error': owed.error, 'payment_action_url': owed.action_url}  # fmt: skip

@@ -9,16 +9,14 @@ that invoice with the default card; the mirror is rewritten from Stripe at once,
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
-from db.models import BillingNotice
 from services import audit
 from services.auth import Session
 from services.billing.context import Contexts
 from services.billing.gateway import StripeGateway
 from services.billing.mirror import OWING
+from services.billing.notices import note_once
 from services.errors import PermissionDenied
 from services.events import Events, payment_failed
 from services.moments import from_timestamp
@@ -33,11 +31,14 @@ class OwedInvoice:
     next_attempt: datetime | None
     error: str
     first_failed_at: datetime | None
+    # Where the cardholder confirms a payment that waits for 3-D Secure ("Confirm payment"); '' when none waits.
+    action_url: str = ''
 
 
-async def owed_invoice(gateway: StripeGateway, subscription: dict) -> OwedInvoice | None:
-    """The oldest open invoice of an owing subscription, with the reason its last payment failed."""
-    if subscription.get('status') not in OWING:
+async def owed_invoice(gateway: StripeGateway, subscription: dict, *, return_url: str = '') -> OwedInvoice | None:
+    """The oldest open invoice of an owing subscription (or of a change held back until its payment is confirmed),
+    with the reason its last payment failed, or the page that confirms it."""
+    if subscription.get('status') not in OWING and not subscription.get('pending_update'):
         return None
     page = await gateway.call('invoices', 'list', subscription=subscription['id'], status='open', limit=10,
                               expand=['data.payments'])  # fmt: skip
@@ -46,15 +47,27 @@ async def owed_invoice(gateway: StripeGateway, subscription: dict) -> OwedInvoic
         return None
     invoice = invoices[0]
     payments = sorted(((invoice.get('payments') or {}).get('data') or []), key=lambda payment: payment['created'])
-    error = ''
+    error, action_url = '', ''
     if payments and (intent_id := (payments[-1].get('payment') or {}).get('payment_intent')):
         intent = await gateway.call('payment_intents', 'retrieve', intent_id)
         error = ((intent.get('last_payment_error') or {}).get('message') or '')[:500]
+        if intent.get('status') == 'requires_action':
+            action_url = _confirmation_page(intent, invoice, return_url)
     return OwedInvoice(
         id=invoice['id'], amount=invoice['amount_remaining'], currency=invoice['currency'],
         next_attempt=from_timestamp(invoice.get('next_payment_attempt')), error=error,
         first_failed_at=from_timestamp(payments[0]['created']) if payments else from_timestamp(invoice['created']),
+        action_url=action_url,
     )  # fmt: skip
+
+
+def _confirmation_page(intent: dict, invoice: dict, return_url: str) -> str:
+    """The emulator's hosted authentication page (back to `return_url` afterwards), or Stripe's hosted invoice page,
+    which asks for 3-D Secure itself (Stripe's own next action is for Stripe.js)."""
+    redirect = ((intent.get('next_action') or {}).get('redirect_to_url') or {}).get('url')
+    if redirect:
+        return f'{redirect}{"&" if "?" in redirect else "?"}{urlencode({"return_url": return_url})}'[:2000]
+    return (invoice.get('hosted_invoice_url') or '')[:2000]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,11 +99,5 @@ class Recovery:
 async def note_failure(events: Events, organization_id: int, invoice_id: str) -> None:
     """Inside the webhook's transaction: the first time this invoice fails, the admins are to be mailed (after the
     commit); a retry that fails again, or the same event twice, mails nobody."""
-    if await BillingNotice.exists(kind='payment_failed', reference=invoice_id):
-        return
-    try:
-        async with in_transaction():  # a savepoint: PostgreSQL would otherwise abort the webhook's transaction
-            await BillingNotice.create(organization_id=organization_id, kind='payment_failed', reference=invoice_id)
-    except IntegrityError:
-        return  # noted by a parallel delivery just now
-    events.publish(payment_failed(), organization_id)
+    await note_once(events, organization_id=organization_id, kind='payment_failed', reference=invoice_id,
+                    topic=payment_failed(), payload=organization_id)  # fmt: skip

@@ -121,7 +121,8 @@ class Subscriptions:
     async def apply_change(
         self, *, session: Session | None, plan_id: str, interval: str, seats: int
     ) -> SubscriptionMirror:
-        """Change plan, interval and seats now, invoicing the proration at once; a refused card changes nothing."""
+        """Change plan, interval and seats now, invoicing the proration at once; a refused card changes nothing, and
+        a card that asks for 3-D Secure holds the change until the payment is confirmed (`mirror.pending_change`)."""
         async with self.contexts.exclusive(session) as context:
             return await self._apply(context, plan_id, interval, seats)
 
@@ -183,7 +184,8 @@ class Subscriptions:
                 key=context.key(f'change-{plan_id}-{interval}-{seats}-at{proration_date}'),
                 items=[{'id': context.subscription.item_id, 'price': price, 'quantity': seats}],
                 proration_behavior='always_invoice', proration_date=proration_date,
-                payment_behavior='error_if_incomplete', expand=['latest_invoice'],
+                # A card that asks for 3-D Secure holds the change back until the payment is confirmed.
+                payment_behavior='pending_if_incomplete', expand=['latest_invoice'],
             )  # fmt: skip
         except PaymentFailed as refusal:
             async with in_transaction():
@@ -195,9 +197,10 @@ class Subscriptions:
             raise
         invoice = updated.get('latest_invoice') or {}
         charged = format_money(invoice.get('amount_paid', 0), invoice.get('currency', plan.currency))
+        held = bool(updated.get('pending_update'))
         mirror = await self.contexts.settle(
-            context, updated, action='billing.subscription_changed', before=before,
-            after={**_change_summary(plan, interval, seats), 'charged_today': charged},
+            context, updated, action='billing.change_awaits_confirmation' if held else 'billing.subscription_changed',
+            before=before, after={**_change_summary(plan, interval, seats), 'charged_today': charged},
         )  # fmt: skip
         await StoredPreview.filter(organization_id=context.organization.id, plan_id=plan_id, interval=interval,
                                    seats=seats).delete()  # fmt: skip

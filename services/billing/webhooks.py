@@ -19,7 +19,9 @@ from db.models import BillingAccount, StripeEvent
 from services.billing import Billing
 from services.billing.context import checkout_owner
 from services.billing.gateway import InvalidSignature
+from services.billing.notices import note_once
 from services.billing.recovery import note_failure
+from services.events import invoice_paid
 from services.moments import now
 
 log = logging.getLogger('portico.webhooks')
@@ -56,6 +58,17 @@ async def _invoice_failed(billing: Billing, event: dict) -> None:
         await note_failure(billing.contexts.events, account.organization_id, invoice['id'])
 
 
+async def _invoice_paid(billing: Billing, event: dict) -> None:
+    """The mirror loses the owed invoice (the banner); a paid invoice with money in it gets its receipt, once."""
+    await _invoice_settled(billing, event)
+    invoice = await billing.gateway.call('invoices', 'retrieve', _object(event)['id'])
+    account = await BillingAccount.get_or_none(stripe_customer_id=invoice['customer'])
+    if account is not None and invoice['status'] == 'paid' and invoice['amount_paid'] > 0:
+        await note_once(billing.contexts.events, organization_id=account.organization_id, kind='receipt',
+                        reference=invoice['id'], topic=invoice_paid(), payload=(account.organization_id,
+                                                                                invoice['id']))  # fmt: skip
+
+
 # Every event type Portico acts on; docs/stripe.md lists the same (a test compares the two).
 HANDLERS: dict[str, Handler] = {
     'checkout.session.completed': lambda billing, event: billing.checkouts.fulfill(_object(event)['id']),
@@ -66,8 +79,9 @@ HANDLERS: dict[str, Handler] = {
     'customer.subscription.created': lambda billing, event: billing.resync.sync(_object(event)),
     'customer.subscription.updated': lambda billing, event: billing.resync.sync(_object(event)),
     'customer.subscription.deleted': lambda billing, event: billing.resync.sync(_object(event)),
-    'invoice.paid': _invoice_settled,
+    'invoice.paid': _invoice_paid,
     'invoice.payment_failed': _invoice_failed,
+    'invoice.payment_action_required': _invoice_failed,  # 3-D Secure: "Confirm payment", and the admins are told
     'customer.updated': lambda billing, event: billing.customers.changed(_object(event)['id']),
     'payment_method.attached': lambda billing, event: billing.customers.changed(_object(event)['customer']),
     'payment_method.detached': lambda billing, event: billing.customers.changed(

@@ -100,7 +100,7 @@ def update(ctx: Context, params: dict, subscription_exposed_id: str) -> dict:
             )  # fmt: skip
             if payment_behavior == 'pending_if_incomplete' and invoice['status'] == 'open':
                 items, anchor, status = kept  # it waits for 3-D Secure: applied once paid
-                pending.hold(subscription, items=items, anchor=anchor, status=status, invoice=invoice, now=now)
+                pending.hold(ctx, subscription, items=items, anchor=anchor, status=status, invoice=invoice, now=now)
         elif change.lines:
             invoice_items.add_pending(ctx, customer=customer, subscription=subscription, lines=change.lines, now=now)
     return ctx.save_and_emit_change('customer.subscription.updated', subscription, before)

@@ -132,7 +132,9 @@ class LedgerEntryOut(BaseModel):
     id: int
     organization: int
     delta: int = Field(description='Tokens added (positive) or taken (negative)')
-    kind: str = Field(description='purchase, consumption, grant, refund, dispute, pending or payment_failed')
+    kind: str = Field(
+        description='purchase, auto_top_up, consumption, grant, refund, dispute, pending or payment_failed'
+    )
     description: str
     created: int
 

@@ -28,6 +28,10 @@ ACTIONS = {
     'billing.default_card_set': 'made this card the default:',
     'billing.card_removed': 'removed the card',
     'billing.resynced': 'resynced billing with Stripe',
+    'billing.auto_top_up_set': 'set auto top-up',
+    'billing.auto_top_up_off': 'turned auto top-up off',
+    'billing.auto_top_up': 'confirmed the auto top-up',
+    'billing.auto_top_up_failed': 'refused an auto top-up, which is now off',
 }
 
 

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from db.models import TokenLedgerEntry
     from services.billing.invoices import InvoicePage
 
+# Ledger kinds the Token history marks with a label of their own.
+KIND_LABELS = {'auto_top_up': 'Auto top-up'}
+
 
 def open_add_tokens(
     *, pack_size: int, pack_price: int, currency: str, checkout: Callable[[int], Awaitable[str | None]]
@@ -64,7 +67,8 @@ def open_add_tokens(
 
 
 def open_token_history(*, entries: list['TokenLedgerEntry'], daily_use: list[tuple[str, int]]) -> None:
-    """Purchases, consumptions, grants and refunds, newest first, under a chart of the last 30 days' use."""
+    """Purchases (auto top-ups marked), consumptions, grants and refunds, newest first, under a chart of the last
+    30 days' use."""
     with dialog_frame('Token history', width='40rem') as dialog:
         if any(used for _, used in daily_use):
             ui.label('Tokens used per day, last 30 days').classes('text-grey-8')
@@ -83,7 +87,12 @@ def open_token_history(*, entries: list['TokenLedgerEntry'], daily_use: list[tup
                     ui.label(caption).classes('text-grey-7 text-weight-medium')
                 for entry in sorted(entries, key=lambda entry: entry.created_at, reverse=True):
                     ui.label(long_date(entry.created_at))
-                    ui.label(entry.description or entry.kind.capitalize())
+                    if label := KIND_LABELS.get(entry.kind):
+                        with ui.row().classes('items-center gap-x-2 gap-y-0'):
+                            ui.badge(label, color='primary').props('outline').mark('ledger-kind')
+                            ui.label(entry.description.removeprefix(f'{label}: '))
+                    else:
+                        ui.label(entry.description or entry.kind.capitalize())
                     ui.label(f'{entry.delta:+,}').classes('text-right' + (' text-positive' if entry.delta > 0 else ''))
         with ui.row().classes('w-full justify-end'):
             ui.button('Close', on_click=dialog.close).props('flat no-caps')

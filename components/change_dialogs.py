@@ -14,9 +14,11 @@ from services.plans import Interval, Plan, format_money
 
 if TYPE_CHECKING:
     from db.models import SubscriptionMirror
+    from services.billing.schedules import ScheduledPreview
     from services.billing.subscriptions import ChangePreview
 
 PREVIEW_DELAY = 0.3  # seconds of quiet before asking what a change costs, so that typing "12" asks once
+WHEN = {'period_end': 'At the end of the current period', 'now': 'Now, with a credit'}
 
 
 def open_edit_subscription(
@@ -24,9 +26,10 @@ def open_edit_subscription(
     plans: tuple[Plan, ...],
     subscription: 'SubscriptionMirror',
     seats_in_use: int,
-    preview: Callable[[str, str, int], Awaitable['ChangePreview | None']],
-    confirm: Callable[[str, str, int], Awaitable[object | None]],
+    preview: Callable[[str, str, int, str], Awaitable['ChangePreview | ScheduledPreview | None']],
+    confirm: Callable[[str, str, int, str], Awaitable[object | None]],
 ) -> None:
+    """`preview` and `confirm` take (plan, interval, seats, when): when is 'now' or 'period_end'."""
     by_id = {plan.id: plan for plan in plans}
     names = {plan.id: plan.name for plan in plans}
     current = (subscription.plan_id, subscription.interval, subscription.seats)
@@ -38,29 +41,50 @@ def open_edit_subscription(
         }
         for element in fields.values():
             element.classes('w-full')
+        # A downgrade may wait for the period's end (nothing charged or credited now), or apply now with a credit.
+        fields['when'] = ui.radio(WHEN, value='period_end').props('aria-label="When"')
+        fields['when'].set_visibility(False)
 
         def fit_to_plan() -> None:
             if (plan := by_id.get(fields['plan'].value)) is not None:
                 _fit_to_plan(fields, plan, plans, seats_in_use)
 
-        def chosen() -> tuple[str, str, int] | None:
+        def chosen() -> tuple[str, str, int, str] | None:
             plan = by_id.get(fields['plan'].value)
             if plan is None:
                 fields['plan'].error = 'Choose one of the plans.'
                 return None
             seats = _seats_for(fields['seats'], plan, seats_in_use)
-            return None if seats is None else (plan.id, fields['interval'].value, seats)
+            if seats is None:
+                return None
+            cheaper = _cheaper(by_id.get(current[0]), current, plan, fields['interval'].value, seats)
+            fields['when'].set_visibility(cheaper)
+            return plan.id, fields['interval'].value, seats, fields['when'].value if cheaper else 'now'
+
+        def describe(values: tuple) -> str:
+            what = f'{names[values[0]]}, billed {Interval(values[1]).adjective}, for {seats_text(values[2])}'
+            if values[3] == 'period_end':
+                return f'From {long_date(subscription.current_period_end)} you will have {what}.'
+            return f'You will have {what}.'
 
         fit_to_plan()
         fields['plan'].on_value_change(fit_to_plan)
         ChangeForm(
             dialog, fields, values=chosen, preview=preview, confirm=confirm,
-            success=lambda _: 'Your subscription was changed.', fallback='seats', unchanged=current,
-            describe=lambda values: (
-                f'You will have {names[values[0]]}, billed {Interval(values[1]).adjective}, '
-                f'for {seats_text(values[2])}.'
-            ),
+            success=lambda values: (f'Your subscription changes on {long_date(subscription.current_period_end)}.'
+                                    if values[3] == 'period_end' else 'Your subscription was changed.'),
+            fallback='seats', unchanged=(*current, 'now'), describe=describe,
         )  # fmt: skip
+
+
+def _cheaper(current_plan: Plan | None, current: tuple, plan: Plan, interval: str, seats: int) -> bool:
+    """Whether the change costs less per month than the subscription now: a downgrade, which may wait."""
+    if current_plan is None or Interval.of(current[1]) is None or Interval.of(interval) is None:
+        return False
+    if current[1] not in current_plan.prices or interval not in plan.prices:
+        return False
+    now = current_plan.price(current[1]) * current[2] / Interval(current[1]).months
+    return plan.price(interval) * seats / Interval(interval).months < now
 
 
 def _fit_to_plan(fields: dict, plan: Plan, plans: tuple[Plan, ...], seats_in_use: int) -> None:
@@ -231,7 +255,12 @@ class ChangeForm:
             )
 
 
-def show_charge(preview: 'ChangePreview', currency: str) -> None:
+def show_charge(preview: 'ChangePreview | ScheduledPreview', currency: str) -> None:
+    if not hasattr(preview, 'due_today'):  # at the period's end: no charge today, the new price from then
+        for number, line in enumerate(preview.lines):
+            ui.label(line).classes('text-weight-medium' if number == 0 else '')
+        _warn(preview.warning)
+        return
     currency = preview.currency or currency
     if preview.due_today > 0:
         ui.label(f'Charged today: {format_money(preview.due_today, currency)}').classes('text-weight-medium')
@@ -247,7 +276,11 @@ def show_charge(preview: 'ChangePreview', currency: str) -> None:
     ui.label(f'Next invoice: {format_money(preview.next_amount, currency)} on {long_date(preview.next_date)}')
     for line in preview.lines:
         ui.label(line).classes('text-caption text-grey-7')
-    if preview.warning:
+    _warn(preview.warning)
+
+
+def _warn(warning: str | None) -> None:
+    if warning:
         with ui.row().classes('w-full no-wrap items-start bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
             ui.icon('warning')
-            ui.label(preview.warning)
+            ui.label(warning)

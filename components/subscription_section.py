@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from nicegui import ui
 
+from components.subscription_notes import paused_note, scheduled_note
 from services.billing.mirror import OWING, comparable, ends_or_renews_on
 from services.billing.subscriptions import BillingOverview
 from services.moments import long_date
@@ -44,6 +45,7 @@ class SubscriptionActions:
     add_tokens: Callable[[], object] | None = None
     token_history: Callable[[], object] | None = None
     low_balance_alert: Callable[[], object] | None = None
+    auto_top_up: Callable[[], object] | None = None
     # The failed-payment banner's buttons: "Pay now" and "Update payment method".
     pay_now: Callable[[], object] | None = None
     update_payment_method: Callable[[], object] | None = None
@@ -79,6 +81,10 @@ class SubscriptionSection(ui.card):
                 self._cogwheel()
         if overview.owes:
             self._payment_failed()
+        if subscription is not None and subscription.status == 'paused':
+            paused_note(overview)
+        if overview.subscribed and subscription.scheduled_at:
+            scheduled_note(overview)
         if overview.cancellation_scheduled:
             with ui.row().classes('w-full items-center bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
                 ui.icon('event_busy')
@@ -155,8 +161,13 @@ class SubscriptionSection(ui.card):
         with ui.row():
             ui.badge(text, color=color).classes('text-body2 q-px-sm').mark('subscription-status')
         self._seats_field()
-        ui.label('Ends on' if overview.cancellation_scheduled else 'Renews on').classes('text-grey-7')
-        ui.label(long_date(ends_or_renews_on(subscription))).mark('subscription-renewal')
+        if subscription.status == 'paused':
+            ui.label('Resumes on').classes('text-grey-7')
+            ui.label(long_date(subscription.pause_resumes_at) if subscription.pause_resumes_at
+                     else 'When an admin resumes it').mark('subscription-renewal')  # fmt: skip
+        else:
+            ui.label('Ends on' if overview.cancellation_scheduled else 'Renews on').classes('text-grey-7')
+            ui.label(long_date(ends_or_renews_on(subscription))).mark('subscription-renewal')
         if overview.plan and overview.plan.uses_tokens:
             ui.label('Tokens').classes('text-grey-7')
             with ui.row().classes('items-center'):
@@ -172,11 +183,17 @@ class SubscriptionSection(ui.card):
                     ui.button('Token history', on_click=self.actions.token_history).props('flat dense no-caps')
                 if self.actions.low_balance_alert:
                     ui.button('Alert me below', on_click=self.actions.low_balance_alert).props('flat dense no-caps')
+                if self.actions.auto_top_up:
+                    ui.button('Auto top-up', on_click=self.actions.auto_top_up).props('flat dense no-caps')
             if overview.low_balance_threshold:
                 ui.element('div')
                 ui.label(
                     f'You get an email when fewer than {overview.low_balance_threshold:,} tokens are left.'
                 ).classes('text-grey-7 text-caption').mark('low-balance-alert')
+            if (auto := overview.auto_top_up) and auto.line:  # its settings, or why it buys nothing now
+                ui.element('div')
+                color = 'text-negative' if auto.error else 'text-orange-10' if auto.at_cap else 'text-grey-7'
+                ui.label(auto.line).classes(f'{color} text-caption').mark('auto-top-up')
 
     def _trial_fields(self) -> None:
         overview = self.overview
@@ -250,8 +267,11 @@ async def _called(action: Callable[[], object]) -> None:
 
 def _shown(overview: BillingOverview) -> tuple:
     subscription = overview.subscription
-    owed = (subscription.open_invoice_id, subscription.open_invoice_amount, subscription.next_payment_attempt,
-            subscription.payment_error, subscription.payment_action_url, subscription.pending_change,
+    owed = (subscription.pause_resumes_at, subscription.schedule_id, subscription.scheduled_at,
+            subscription.scheduled_plan_id, subscription.scheduled_seats, subscription.open_invoice_id,
+            subscription.open_invoice_amount, subscription.next_payment_attempt, subscription.payment_error,
+            subscription.payment_action_url, subscription.pending_change,
             overview.grace_ends_at) if subscription else ()  # fmt: skip
     return (tuple(comparable(subscription).items()), owed, overview.token_balance, overview.seats_used,
-            overview.seat_limit, overview.trial_days_left, overview.low_balance_threshold)  # fmt: skip
+            overview.seat_limit, overview.trial_days_left, overview.low_balance_threshold,
+            overview.auto_top_up)  # fmt: skip

@@ -3,8 +3,14 @@
 from nicegui import ui
 
 from components import billing_dialogs as dialogs
+from components.auto_top_up_dialog import open_auto_top_up
 from components.card_dialogs import open_payment_methods
 from components.change_dialogs import open_add_seats, open_edit_subscription
+from components.lifecycle_dialogs import (
+    open_cancel_scheduled_change,
+    open_pause_subscription,
+    open_resume_subscription,
+)
 from components.subscription_section import MenuEntry, SubscriptionActions
 from services.billing.mirror import ends_or_renews_on
 from services.billing.subscriptions import BillingOverview
@@ -24,6 +30,7 @@ def subscription_actions(catalog: Catalog, portal: Caller) -> SubscriptionAction
         add_tokens=actions.add_tokens,
         token_history=actions.token_history,
         low_balance_alert=actions.low_balance_alert,
+        auto_top_up=actions.auto_top_up,
         pay_now=actions.pay_now,
         update_payment_method=actions.update_payment_method,
         remember=actions.remember,
@@ -73,22 +80,51 @@ class BillingActions:
         dialogs.open_billing_history(load=lambda after: self.portal.invoices.page(starting_after=after))
 
     def subscription_menu(self, current: BillingOverview) -> list[MenuEntry]:
+        subscription = current.subscription
+        if subscription.status == 'paused':
+            return [MenuEntry('Resume subscription', self.resume)]
         entries = [MenuEntry('Edit subscription', self.edit)]
+        if subscription.scheduled_at:
+            entries.append(MenuEntry('Cancel scheduled change', self.cancel_scheduled_change))
         if current.cancellation_scheduled:
             entries.append(MenuEntry('Remove scheduled cancellation', self.remove_cancellation))
         else:
             entries.append(MenuEntry('Cancel subscription', self.cancel))
+        if subscription.status == 'active' and not current.cancellation_scheduled:
+            entries.append(MenuEntry('Pause subscription', self.pause))
         return entries
 
     def edit(self) -> None:
-        subscriptions = self.portal.subscriptions
-        open_edit_subscription(
-            plans=self.catalog.plans, subscription=self.overview.subscription, seats_in_use=self.overview.seats_used,
-            preview=lambda plan_id, interval, seats: subscriptions.preview_change(plan_id=plan_id, interval=interval,
-                                                                                  seats=seats),
-            confirm=lambda plan_id, interval, seats: subscriptions.apply_change(plan_id=plan_id, interval=interval,
-                                                                                seats=seats),
-        )  # fmt: skip
+        subscriptions, schedules = self.portal.subscriptions, self.portal.schedules
+
+        def preview(plan_id: str, interval: str, seats: int, when: str):
+            ask = schedules.preview if when == 'period_end' else subscriptions.preview_change
+            return ask(plan_id=plan_id, interval=interval, seats=seats)
+
+        def confirm(plan_id: str, interval: str, seats: int, when: str):
+            act = schedules.schedule if when == 'period_end' else subscriptions.apply_change
+            return act(plan_id=plan_id, interval=interval, seats=seats)
+
+        open_edit_subscription(plans=self.catalog.plans, subscription=self.overview.subscription,
+                               seats_in_use=self.overview.seats_used, preview=preview, confirm=confirm)  # fmt: skip
+
+    def pause(self) -> None:
+        open_pause_subscription(plan_name=self._plan_name(), interval=self.overview.subscription.interval,
+                                confirm=lambda periods: self.portal.pausing.pause(periods=periods))  # fmt: skip
+
+    def resume(self) -> None:
+        open_resume_subscription(plan_name=self._plan_name(), confirm=self.portal.pausing.resume)
+
+    def cancel_scheduled_change(self) -> None:
+        current, subscription = self.overview, self.overview.subscription
+        seats = subscription.scheduled_seats or 0
+        change = (
+            f'{current.scheduled_plan.name if current.scheduled_plan else subscription.scheduled_plan_id}, '
+            f'{seats} seat{"s" if seats != 1 else ""}'
+        )
+        kept = f'{self._plan_name()}, {subscription.seats} seat{"s" if subscription.seats != 1 else ""}'
+        open_cancel_scheduled_change(change=change, on=subscription.scheduled_at, current=kept,
+                                     confirm=self.portal.schedules.cancel)  # fmt: skip
 
     def cancel(self) -> None:
         dialogs.open_cancel_subscription(
@@ -135,6 +171,17 @@ class BillingActions:
             threshold=self.overview.low_balance_threshold,
             save=lambda threshold: self.portal.usage.set_alert(threshold=threshold),
         )
+
+    async def auto_top_up(self) -> None:
+        client = ui.context.client  # now: a live update during the query may re-render the button's section
+        service = self.portal.auto_top_up
+        offer = await service.offer()
+        if offer is not None:
+            with client:
+                open_auto_top_up(
+                    offer=offer, turn_off=service.turn_off,
+                    save=lambda below, packs, cap: service.save(below=below, packs=packs, monthly_cap=cap),
+                )  # fmt: skip
 
     def _plan_name(self) -> str:
         return self.overview.plan.name if self.overview.plan else self.overview.subscription.plan_id

@@ -106,6 +106,7 @@ async def keep_house(services: Services) -> None:
             await prune_throttles()
             await services.usage.forget_old_keys()
             await services.entitlements.sweep_trials()
+            await services.billing.pausing.resume_due()  # pauses for N billing periods that are over
         except Exception:
             log.exception('housekeeping failed; it runs again in %s s', HOUSEKEEPING_SECONDS)
         await asyncio.sleep(HOUSEKEEPING_SECONDS)

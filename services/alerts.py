@@ -1,5 +1,6 @@
 """Mail when something happened: to the admins when it needs them (tokens below their threshold, "Alert me
-below"; a failed payment), and a receipt of each paid invoice to the billing email and the receipt emails."""
+below"; a failed payment; auto top-up switched off), and a receipt of each paid invoice to the billing email and the
+receipt emails."""
 
 import asyncio
 import html
@@ -9,7 +10,7 @@ from typing import Any
 
 from db.models import Organization, Role, User
 from services.billing.gateway import StripeGateway
-from services.events import Events, invoice_paid, payment_failed, tokens_low
+from services.events import Events, auto_top_up_failed, invoice_paid, payment_failed, tokens_low
 from services.mail import Mail, Mailer, link_mail, withhold_link
 from services.moments import from_timestamp, long_date
 from services.plans import format_money
@@ -93,6 +94,25 @@ class PaymentFailedMail(AdminMail):
         return (f'The payment of {amount} for {organization.name} failed', 'Pay now',
                 [f'The payment of {amount} for {organization.name} failed.{reason}',
                  f'{retry} To pay now, or to use another card, open the administration page.'])  # fmt: skip
+
+
+class AutoTopUpFailedMail(AdminMail):
+    """Auto top-up switched off by a refused payment (published once per switch-off by `AutoTopUps`) mails every
+    enabled admin once."""
+
+    topic = auto_top_up_failed()
+
+    def content(self, organization: Organization) -> tuple[str, str, list[str]] | None:
+        account = organization.billing
+        if not account.auto_topup_error:
+            return None  # turned on again meanwhile
+        packs = f'{account.auto_topup_packs} token pack{"s" if account.auto_topup_packs != 1 else ""}'
+        lines = [
+            f'Auto top-up could not buy {packs} for {organization.name}: {account.auto_topup_error}',
+            'It is switched off: no tokens are bought on their own until an admin turns it on again. Open the '
+            'administration page, check the default card in "Payment methods", then save "Auto top-up".',
+        ]
+        return f'Auto top-up for {organization.name} was switched off', 'Check the card', lines
 
 
 class ReceiptMail(_MailOnEvent):

@@ -52,5 +52,8 @@ class Caller:
         self.payment_methods = bind(billing.payment_methods)
         self.invoices = bind(billing.invoices)
         self.recovery = bind(billing.recovery)
+        self.pausing = bind(billing.pausing)
+        self.schedules = bind(billing.schedules)
         self.tokens = bind(billing.tokens)
+        self.auto_top_up = bind(billing.auto_top_ups)
         self.usage = bind(services.usage)

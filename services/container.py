@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.alerts import LowBalanceMail, PaymentFailedMail, ReceiptMail
+from services.alerts import AutoTopUpFailedMail, LowBalanceMail, PaymentFailedMail, ReceiptMail
 from services.auth import Session
 from services.billing import Billing
 from services.billing.gateway import StripeGateway
@@ -63,7 +63,7 @@ class Services:
         entitlements = EntitlementsReader(settings=settings, catalog=catalog, product=product)
         billing = Billing(settings=settings, catalog=catalog, gateway=gateway, events=events, locks=locks,
                           on_mirror_change=entitlements.announce_if_changed)  # fmt: skip
-        for mail in (LowBalanceMail, PaymentFailedMail):
+        for mail in (LowBalanceMail, PaymentFailedMail, AutoTopUpFailedMail):
             mail(events=events, mailer=mailer, base_url=settings.base_url)
         ReceiptMail(events=events, mailer=mailer, gateway=gateway)
         return cls(

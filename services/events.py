@@ -107,3 +107,15 @@ def invoice_paid() -> tuple[str]:
     """An invoice of an organization was paid (the payload is (organization id, invoice id), published once per
     invoice): its receipt is mailed."""
     return ('invoice-paid',)
+
+
+def auto_top_up_due() -> tuple[str]:
+    """A consumption took an organization's balance below its auto top-up threshold (the payload is (organization id,
+    id of the ledger entry that crossed it), published once per crossing after its commit): the packs are bought."""
+    return ('auto-top-up-due',)
+
+
+def auto_top_up_failed() -> tuple[str]:
+    """An auto top-up was refused and auto top-up switched off (the payload is the organization's id, published once
+    per switch-off): the admins are mailed."""
+    return ('auto-top-up-failed',)

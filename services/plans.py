@@ -28,6 +28,10 @@ class Interval(StrEnum):
         return {'month': 'monthly', 'quarter': 'quarterly', 'year': 'yearly'}[self.value]
 
     @property
+    def months(self) -> int:
+        return {'month': 1, 'quarter': 3, 'year': 12}[self.value]
+
+    @property
     def label(self) -> str:
         """What the chooser and the dialogs call it: "Monthly", "Yearly"."""
         return self.adjective.capitalize()

@@ -26,6 +26,8 @@ class StripeError(Exception):
         self.stored = stored
         # The changes made before the error stand (a declined attempt to pay an invoice is recorded on it).
         self.commit = commit
+        # The PaymentIntent a card error happened to, shown in the error as Stripe shows it (`error.payment_intent`).
+        self.payment_intent: dict | None = None
 
     def body(self) -> dict:
         error: dict = {'type': self.type, 'message': self.message}
@@ -36,6 +38,10 @@ class StripeError(Exception):
             error['param'] = self.param
         if self.decline_code:
             error['decline_code'] = self.decline_code
+        if self.payment_intent is not None:
+            error['payment_intent'] = self.payment_intent
+            if self.payment_intent.get('latest_charge'):
+                error['charge'] = self.payment_intent['latest_charge']
         return {'error': error}
 
 

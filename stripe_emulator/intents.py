@@ -23,6 +23,8 @@ def new_payment_intent(
     invoice: str | None = None,
     checkout_session: str | None = None,
     requires_action: bool = False,
+    allowed_payment_method_types: list[str] | None = None,
+    automatic_payment_methods: dict | None = None,
 ) -> dict:
     """A PaymentIntent that was confirmed once (saved, events emitted), with the charge of its payment attempt.
 
@@ -42,7 +44,7 @@ def new_payment_intent(
     intent = {
         'id': intent_id,
         'object': 'payment_intent',
-        'allowed_payment_method_types': None,
+        'allowed_payment_method_types': allowed_payment_method_types,
         'managed_payments': None,
         'payment_record': None,
         'amount': amount,
@@ -50,7 +52,7 @@ def new_payment_intent(
         'amount_received': 0,
         'application': None,
         'application_fee_amount': None,
-        'automatic_payment_methods': None,
+        'automatic_payment_methods': automatic_payment_methods,
         'canceled_at': None,
         'cancellation_reason': None,
         'capture_method': 'automatic_async',

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import stripe
 
+from db.models import BillingAccount
 from services.billing import webhooks
 from services.container import Services
 from tests.helpers import create_admin, session_of
@@ -80,3 +81,16 @@ async def subscribe_through_stripe(server, organization_id: int, *, plan: str = 
         'customer': customer.id, 'items': [{'price': prices.data[0].id, 'quantity': 2}],
         'default_payment_method': card.id, 'metadata': {'organization_id': str(organization_id)},
     })  # fmt: skip
+
+
+async def clocked_organization(services: Services, emulator_app, *, plan: str, seats: int, admin=None):
+    """An organization whose Stripe customer lives on a new test clock, subscribed through checkout; returns
+    (admin, clock id)."""
+    gateway = services.billing.gateway
+    admin = admin or await create_admin()
+    clock = await gateway.call('test_helpers.test_clocks', 'create', frozen_time=int(time.time()))
+    customer = await gateway.call('customers', 'create', name='Clocked', test_clock=clock['id'])
+    await BillingAccount.create(organization_id=admin.organization_id, stripe_customer_id=customer['id'])
+    _, session_id = await bought(services, emulator_app, plan=plan, seats=seats, admin=admin)
+    assert await services.billing.checkouts.fulfill(session_id) == 'complete'
+    return admin, clock['id']

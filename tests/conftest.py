@@ -37,10 +37,19 @@ _ORIGINAL_LIFESPAN = app.router.lifespan_context
 # state in its own SQLite file whatever DATABASE_URL says, so its tests would only run twice; and the Chromium tests of
 # the portal drive the same service code that the fast tests run on PostgreSQL. The security tests in Chromium
 # (test_browser_sessions.py) run on both.
-ONCE_ON_SQLITE = ('emulator/', 'conformance/', 'test_browser_users.py', 'test_browser_subscription.py',
-                  'test_browser_billing.py',
-                  'test_browser_usage.py', 'test_browser_sign_in.py', 'test_browser_recovery.py',
-                  'test_browser_foundation.py')  # fmt: skip
+ONCE_ON_SQLITE = (
+    'emulator/',
+    'conformance/',
+    'test_browser_users.py',
+    'test_browser_subscription.py',
+    'test_browser_billing.py',
+    'test_browser_usage.py',
+    'test_browser_sign_in.py',
+    'test_browser_recovery.py',
+    'test_browser_lifecycle.py',
+    'test_browser_foundation.py',
+    'test_browser_auto_top_up.py',
+)  # fmt: skip
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

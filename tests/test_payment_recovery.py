@@ -12,8 +12,8 @@ from services import entitlements as entitlements_module
 from services.billing.gateway import PaymentFailed
 from services.container import Services
 from services.errors import PermissionDenied
-from tests.billing_helpers import bought, deliver, events_of
-from tests.helpers import create_admin, create_member, session_of
+from tests.billing_helpers import clocked_organization, deliver, events_of
+from tests.helpers import create_member, session_of
 
 DAY = 86_400
 
@@ -21,17 +21,13 @@ DAY = 86_400
 async def _clocked_subscription(services: Services, emulator_app):
     """An organization subscribed on a test clock; its card then fails. Returns (admin, clock id, start time)."""
     gateway = services.billing.gateway
-    admin = await create_admin()
     start = int(time.time())
-    clock = await gateway.call('test_helpers.test_clocks', 'create', frozen_time=start)
-    customer = await gateway.call('customers', 'create', name='Clocked', test_clock=clock['id'])
-    await BillingAccount.create(organization_id=admin.organization_id, stripe_customer_id=customer['id'])
-    _, session_id = await bought(services, emulator_app, plan='starter', seats=2, admin=admin)
-    assert await services.billing.checkouts.fulfill(session_id) == 'complete'
+    admin, clock_id = await clocked_organization(services, emulator_app, plan='starter', seats=2)
+    customer = {'id': (await BillingAccount.get(organization_id=admin.organization_id)).stripe_customer_id}
     failing = await gateway.call('payment_methods', 'create', type='card', card={'token': 'tok_chargeCustomerFail'})
     await gateway.call('payment_methods', 'attach', failing['id'], customer=customer['id'])
     await services.billing.payment_methods.make_default(session=await session_of(admin), card_id=failing['id'])
-    return admin, clock['id'], start
+    return admin, clock_id, start
 
 
 async def _advance(services: Services, clock_id: str, to: int) -> None:

@@ -25,6 +25,7 @@ from db.models import (
     User,
 )
 from services.auth import Session
+from services.billing.auto_top_up import AutoTopUps
 from services.billing.catalog import CatalogSync
 from services.billing.checkout import Checkouts
 from services.billing.customers import Customers
@@ -128,10 +129,13 @@ ACTIONS: dict[str, tuple[Action, bool]] = {
     'Invoices.page': (_bound('invoices', 'page'), False),
     'Usage.daily_use': (_bound('usage', 'daily_use'), False),
     'Usage.set_alert': (_bound('usage', 'set_alert', threshold=5), False),
+    'AutoTopUps.offer': (_bound('auto_top_up', 'offer'), False),
+    'AutoTopUps.save': (_bound('auto_top_up', 'save', below=500, packs=2, monthly_cap=3), False),
+    'AutoTopUps.turn_off': (_bound('auto_top_up', 'turn_off'), False),
 }
 
 CAPABILITIES = (UserDirectory, Organizations, CatalogSync, Customers, Checkouts, Subscriptions, Resync,
-                PaymentMethods, Invoices, Tokens, Usage)  # fmt: skip
+                PaymentMethods, Invoices, Tokens, Usage, AutoTopUps)  # fmt: skip
 
 # Public methods that take no session: no page calls them with an admin's input, or they act for Stripe.
 SYSTEM_ONLY = {
@@ -154,6 +158,8 @@ SYSTEM_ONLY = {
     'Usage.ledger': 'the product API, with a server-side API key',
     'Usage.check_low_balance': 'inside a consumption, after its own checks',
     'Usage.forget_old_keys': 'housekeeping',
+    'AutoTopUps.top_up': 'after the commit of the consumption that crossed the threshold, in the background',
+    'AutoTopUps.drain': 'tests and shutdown: waits for the purchases under way',
 }
 
 CALLERS = ['anonymous', 'member', 'disabled admin', 'admin of another organization', 'stale session epoch']

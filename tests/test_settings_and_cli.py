@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
         ({'BASE_URL': 'portico.example.com'}, 'BASE_URL must be an http:// or https:// address'),
         ({'SMTP_TLS': 'ssl'}, 'SMTP_TLS must be none, starttls or tls'),
         ({'STRIPE_SECRET_KEY': 'pk_test_123'}, 'STRIPE_SECRET_KEY must be a Stripe secret key'),
+        ({'GRACE_DAYS': 'a week'}, 'GRACE_DAYS must be a whole number of 0 or more'),
+        ({'PAST_DUE_POLICY': 'keep'}, 'PAST_DUE_POLICY must be cancel or unpaid'),
     ],
 )
 def test_bad_settings_are_refused_with_one_line(env: dict, message: str) -> None:
@@ -40,6 +42,9 @@ def test_defaults_follow_the_contract(tmp_path: Path) -> None:
     assert (settings.host, settings.port, settings.base_url) == ('127.0.0.1', 8080, 'http://127.0.0.1:8080')
     assert settings.database_url == f'sqlite://{tmp_path / "portico.sqlite3"}'
     assert settings.offline_billing and settings.trial_seats == 3 and settings.trial_days == 14
+    assert (settings.grace_days, settings.past_due_policy) == (7, 'cancel')
+    custom = Settings.from_env({'DATA_DIR': str(tmp_path), 'GRACE_DAYS': '0', 'PAST_DUE_POLICY': 'Unpaid'})
+    assert (custom.grace_days, custom.past_due_policy) == (0, 'unpaid')
     assert Settings.from_env({'DATABASE_URL': 'postgresql://u:p@db:5432/portico'}).database_url.startswith('postgres:')
 
 

@@ -2,7 +2,6 @@
 shows "Confirm payment" (the hosted authentication page, back to /admin), and a seat change whose charge needs it is
 held back (`pending_if_incomplete`) until the payment is confirmed."""
 
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -10,8 +9,8 @@ import httpx
 from db.models import BillingAccount, SubscriptionMirror
 from services.billing.webhooks import HANDLERS
 from services.container import Services
-from tests.billing_helpers import bought, deliver
-from tests.helpers import create_admin, session_of
+from tests.billing_helpers import bought, clocked_organization, deliver
+from tests.helpers import session_of
 
 
 async def deliver_all(services: Services) -> None:
@@ -40,15 +39,10 @@ async def _card_that_asks(services: Services, admin) -> None:
 
 async def test_a_renewal_waiting_for_3d_secure_offers_confirm_payment(services: Services, emulator_app) -> None:
     gateway = services.billing.gateway
-    admin = await create_admin()
-    clock = await gateway.call('test_helpers.test_clocks', 'create', frozen_time=int(time.time()))
-    customer = await gateway.call('customers', 'create', name='Clocked', test_clock=clock['id'])
-    await BillingAccount.create(organization_id=admin.organization_id, stripe_customer_id=customer['id'])
-    _, session_id = await bought(services, emulator_app, plan='starter', seats=2, admin=admin)
-    await services.billing.checkouts.fulfill(session_id)
+    admin, clock_id = await clocked_organization(services, emulator_app, plan='starter', seats=2)
     await _card_that_asks(services, admin)
     renewal = (await SubscriptionMirror.get(organization_id=admin.organization_id)).current_period_end
-    await gateway.call('test_helpers.test_clocks', 'advance', clock['id'], frozen_time=int(renewal.timestamp()) + 60)
+    await gateway.call('test_helpers.test_clocks', 'advance', clock_id, frozen_time=int(renewal.timestamp()) + 60)
     await deliver_all(services)
 
     mirror = await SubscriptionMirror.get(organization_id=admin.organization_id)

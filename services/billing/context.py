@@ -60,6 +60,8 @@ class Contexts:
         account, _ = await BillingAccount.get_or_create(organization_id=organization.id)
         subscription = await SubscriptionMirror.get_or_none(organization_id=organization.id)
         if subscribed and not is_live(subscription):
+            if subscription is not None and subscription.status == 'paused':
+                raise PermissionDenied('Your subscription is paused: resume it first.')
             raise PermissionDenied('Your organization has no active subscription. Choose one first.')
         plan = self.plan(subscription.plan_id) if subscription else None
         return BillingContext(admin=admin, organization=organization, account=account, subscription=subscription,

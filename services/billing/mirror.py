@@ -9,7 +9,7 @@ out again.
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
@@ -20,6 +20,7 @@ from services.plans import Catalog
 
 if TYPE_CHECKING:
     from services.billing.recovery import OwedInvoice
+    from services.billing.schedules import ScheduledChange
 
 log = logging.getLogger('portico.billing')
 
@@ -27,6 +28,8 @@ log = logging.getLogger('portico.billing')
 LIVE_STATUSES = frozenset({'active', 'trialing', 'past_due'})
 # Statuses in which a payment failed and money is owed: the section shows the banner with "Pay now".
 OWING = frozenset({'past_due', 'unpaid'})
+# Statuses of a subscription that goes on, served by the product or not: its seats apply, its section shows it.
+KEPT_STATUSES = LIVE_STATUSES | {'paused', 'unpaid'}
 
 
 def is_live(subscription: SubscriptionMirror | None) -> bool:
@@ -65,9 +68,15 @@ def grace_end(subscription: SubscriptionMirror | None, *, grace_days: int) -> da
     return subscription.past_due_since + timedelta(days=grace_days)
 
 
+def has_subscription(subscription: SubscriptionMirror | None) -> bool:
+    """A subscription that goes on: live, or paused, or unpaid (the product does not serve those two)."""
+    return subscription is not None and subscription.status in KEPT_STATUSES
+
+
 def seats_allowed(subscription: SubscriptionMirror | None, *, trial_seats: int) -> int:
-    """How many users may be enabled at once: the live subscription's seats, or the trial allowance."""
-    return subscription.seats if is_live(subscription) else trial_seats
+    """How many users may be enabled at once: the subscription's seats (also while paused or unpaid), or the trial
+    allowance."""
+    return subscription.seats if has_subscription(subscription) else trial_seats
 
 
 async def seats_in_use(organization_id: int) -> int:
@@ -88,9 +97,14 @@ def comparable(subscription: SubscriptionMirror | None) -> dict:
     return {field: getattr(subscription, field) for field in fields}
 
 
+# A pause for N billing periods ends at this Unix time, kept in the subscription's metadata (`pausing`).
+RESUMES_AT = 'portico_resumes_at'
+
 OnChange = Callable[[int], Awaitable[object]]
 # What is owed on a past-due or unpaid subscription (`recovery.owed_invoice`), read from Stripe before each write.
 Owed = Callable[[dict], Awaitable['OwedInvoice | None']]
+# The change a subscription schedule has in store (`schedules.scheduled_change`), read from Stripe before each write.
+Scheduled = Callable[[dict], Awaitable['ScheduledChange | None']]
 
 
 async def _nothing(organization_id: int) -> None:
@@ -98,11 +112,13 @@ async def _nothing(organization_id: int) -> None:
 
 
 class Mirror:
-    def __init__(self, catalog: Catalog, *, on_change: OnChange = _nothing, owed: Owed | None = None) -> None:
+    def __init__(self, catalog: Catalog, *, on_change: OnChange = _nothing, owed: Owed | None = None,
+                 scheduled: Scheduled | None = None) -> None:  # fmt: skip
         """`on_change(organization_id)` runs inside the transaction of every write (the product hears of it)."""
         self.catalog = catalog
         self.on_change = on_change
         self.owed = owed
+        self.scheduled = scheduled
 
     async def write(self, subscription: dict, *, organization_id: int | None = None) -> SubscriptionMirror | None:
         """Overwrite the organization's mirror with Stripe's subscription, as Stripe has it now."""
@@ -112,6 +128,7 @@ class Mirror:
             return None
         values = self._values(subscription)
         owed = await self.owed(subscription) if self.owed else None
+        values.update(_scheduled_values(await self.scheduled(subscription) if self.scheduled else None))
         async with in_transaction():
             mirror = await SubscriptionMirror.select_for_update().get_or_none(organization_id=organization_id)
             same = mirror if mirror and mirror.stripe_subscription_id == subscription['id'] else None
@@ -158,6 +175,7 @@ class Mirror:
             'trial_end': from_timestamp(subscription.get('trial_end')),
             'default_payment_method': subscription.get('default_payment_method'),
             'pending_change': self._held_change(subscription),
+            'pause_resumes_at': resumes_at(subscription),
         }
 
     def _held_change(self, subscription: dict) -> str:
@@ -183,3 +201,24 @@ def _owed_values(owed: 'OwedInvoice | None', mirror: SubscriptionMirror | None, 
     return {'past_due_since': since, 'open_invoice_id': owed.id, 'open_invoice_amount': owed.amount,
             'open_invoice_currency': owed.currency, 'next_payment_attempt': owed.next_attempt,
             'payment_error': owed.error, 'payment_action_url': owed.action_url}  # fmt: skip
+
+
+def _scheduled_values(change: 'ScheduledChange | None') -> dict:
+    if change is None:
+        return {'schedule_id': '', 'scheduled_plan_id': '', 'scheduled_interval': '', 'scheduled_seats': None,
+                'scheduled_at': None}  # fmt: skip
+    return {
+        'schedule_id': change.schedule_id,
+        'scheduled_plan_id': change.plan_id,
+        'scheduled_interval': change.interval,
+        'scheduled_seats': change.seats,
+        'scheduled_at': change.at,
+    }
+
+
+def resumes_at(subscription: dict) -> datetime | None:
+    """When a paused subscription resumes by itself (its metadata), or None: until an admin resumes it."""
+    if subscription.get('status') != 'paused':
+        return None
+    value = str((subscription.get('metadata') or {}).get(RESUMES_AT) or '')
+    return datetime.fromtimestamp(int(value), UTC) if value.isdigit() else None

@@ -18,14 +18,16 @@ from db.models import ChangePreview as StoredPreview
 from db.models import Organization, SubscriptionMirror
 from services import audit
 from services.auth import Session
+from services.billing.auto_top_up import AutoTopUpStatus
 from services.billing.catalog import CatalogSync
+from services.billing.changes import change_summary, summary, token_warning, validated_change
 from services.billing.context import BillingContext, Contexts
 from services.billing.gateway import PaymentFailed, StripeGateway
 from services.billing.mirror import (
     Mirror,
     cancellation_scheduled,
     grace_end,
-    is_live,
+    has_subscription,
     owes,
     scheduled_end,
     seats_allowed,
@@ -33,7 +35,7 @@ from services.billing.mirror import (
 )
 from services.errors import PermissionDenied, ValidationFailed
 from services.moments import from_timestamp, long_date, now, whole
-from services.plans import Interval, Plan, check_seats, format_money
+from services.plans import Plan, format_money
 from services.settings import Settings
 
 log = logging.getLogger('portico.billing')
@@ -54,6 +56,8 @@ class BillingOverview:
     trial_end: datetime
     low_balance_threshold: int | None = None
     grace_ends_at: datetime | None = None  # while past due: until when the product still serves the organization
+    scheduled_plan: Plan | None = None  # the plan of a change at the period's end, if one is scheduled
+    auto_top_up: AutoTopUpStatus | None = None  # on a plan that uses tokens
 
     @property
     def owes(self) -> bool:
@@ -62,7 +66,9 @@ class BillingOverview:
 
     @property
     def subscribed(self) -> bool:
-        return is_live(self.subscription)
+        """Whether the section shows the subscription (its cogwheel) rather than the trial: also while it is
+        paused or unpaid, which the product does not serve."""
+        return has_subscription(self.subscription)
 
     @property
     def cancellation_scheduled(self) -> bool:
@@ -103,6 +109,8 @@ class Subscriptions:
             trial_days_left=self.trial_days_left(organization), trial_end=self.trial_end(organization),
             low_balance_threshold=context.account.low_balance_threshold,
             grace_ends_at=grace_end(context.subscription, grace_days=self.settings.grace_days),
+            auto_top_up=await AutoTopUpStatus.of(context.account, context.plan),
+            scheduled_plan=self.contexts.plan(context.subscription.scheduled_plan_id) if context.subscription else None,
         )  # fmt: skip
 
     def trial_end(self, organization: Organization) -> datetime:
@@ -151,7 +159,7 @@ class Subscriptions:
             return await self._apply(context, subscription.plan_id, subscription.interval, target)
 
     async def _preview(self, context: BillingContext, plan_id: str, interval: str, seats: int) -> ChangePreview:
-        plan, price = await self._validated_change(context, plan_id, interval, seats)
+        plan, price = await validated_change(self.contexts, self.prices, context, plan_id, interval, seats)
         proration_date = await _remember_preview(context.organization.id, plan_id, interval, seats)
         details = {
             'items': [{'id': context.subscription.item_id, 'price': price, 'quantity': seats}],
@@ -170,13 +178,17 @@ class Subscriptions:
             next_date=from_timestamp(upcoming.get('next_payment_attempt') or upcoming['period_end']),
             lines=[f'{line["description"]}: {format_money(line["amount"], today["currency"])}'
                    for line in today['lines']['data']],
-            warning=_token_warning(context, plan),
+            warning=token_warning(context, plan),
         )  # fmt: skip
 
     async def _apply(self, context: BillingContext, plan_id: str, interval: str, seats: int) -> SubscriptionMirror:
-        plan, price = await self._validated_change(context, plan_id, interval, seats)
+        plan, price = await validated_change(self.contexts, self.prices, context, plan_id, interval, seats)
+        if context.subscription.scheduled_at:
+            raise PermissionDenied('Cancel the scheduled change before changing the subscription now.')
+        if context.subscription.schedule_id:  # a schedule whose last phase runs now: nothing of it is to come
+            await self.gateway.call('subscription_schedules', 'release', context.subscription.schedule_id)
         proration_date = await _shown_preview(context.organization.id, plan_id, interval, seats) or int(time.time())
-        before = _summary(context.subscription)
+        before = summary(context.subscription)
         try:
             updated = await self.gateway.call(
                 'subscriptions', 'update', context.subscription.stripe_subscription_id,
@@ -192,7 +204,7 @@ class Subscriptions:
                 await self.contexts.next_revision(context.account)  # a new attempt needs a fresh key
                 await audit.record(
                     actor=context.admin, action='billing.change_refused', target_type='subscription', before=before,
-                    after={**_change_summary(plan, interval, seats), 'reason': str(refusal)},
+                    after={**change_summary(plan, interval, seats), 'reason': str(refusal)},
                 )  # fmt: skip
             raise
         invoice = updated.get('latest_invoice') or {}
@@ -200,32 +212,18 @@ class Subscriptions:
         held = bool(updated.get('pending_update'))
         mirror = await self.contexts.settle(
             context, updated, action='billing.change_awaits_confirmation' if held else 'billing.subscription_changed',
-            before=before, after={**_change_summary(plan, interval, seats), 'charged_today': charged},
+            before=before, after={**change_summary(plan, interval, seats), 'charged_today': charged},
         )  # fmt: skip
         await StoredPreview.filter(organization_id=context.organization.id, plan_id=plan_id, interval=interval,
                                    seats=seats).delete()  # fmt: skip
         return mirror
 
-    async def _validated_change(
-        self, context: BillingContext, plan_id: str, interval: str, seats: int
-    ) -> tuple[Plan, str]:
-        if cancellation_scheduled(context.subscription):
-            raise PermissionDenied('Remove the scheduled cancellation before changing the subscription.')
-        plan = self.contexts.plan(plan_id)
-        if plan is None:
-            raise ValidationFailed({'plan': 'Choose one of the plans.'})
-        if Interval.of(interval) not in plan.prices:
-            raise ValidationFailed({'interval': f'Choose {" or ".join(i.label for i in plan.intervals)}.'})
-        check_seats(plan, seats, enabled=await seats_in_use(context.organization.id))
-        subscription = context.subscription
-        if (plan_id, interval, seats) == (subscription.plan_id, subscription.interval, subscription.seats):
-            raise ValidationFailed({'seats': 'This is your current subscription: change the plan, interval or seats.'})
-        return plan, await self.prices.price_id(plan.lookup_key(interval))
-
     # ----- cancellation -----------------------------------------------------------------------------------
 
     async def cancel(self, *, session: Session | None, reason: str = '') -> SubscriptionMirror:
         async with self.contexts.exclusive(session) as context:
+            if context.subscription.scheduled_at:
+                raise PermissionDenied('Cancel the scheduled change before cancelling the subscription.')
             reason = (reason or '').strip()[:500]
             params = {'cancel_at_period_end': True}
             if reason:
@@ -235,7 +233,7 @@ class Subscriptions:
                 key=context.key(f'cancel-{hashlib.sha256(reason.encode()).hexdigest()[:12]}'), **params,
             )  # fmt: skip
             return await self.contexts.settle(
-                context, updated, action='billing.cancellation_scheduled', before=_summary(context.subscription),
+                context, updated, action='billing.cancellation_scheduled', before=summary(context.subscription),
                 after={'ends_on': long_date(context.subscription.current_period_end), 'reason': reason},
             )  # fmt: skip
 
@@ -248,7 +246,7 @@ class Subscriptions:
             )  # fmt: skip
             return await self.contexts.settle(
                 context, updated, action='billing.cancellation_removed',
-                before={**_summary(context.subscription), 'ends_on': long_date(scheduled_end(context.subscription))},
+                before={**summary(context.subscription), 'ends_on': long_date(scheduled_end(context.subscription))},
                 after={'renews_on': long_date(context.subscription.current_period_end)},
             )  # fmt: skip
 
@@ -267,24 +265,6 @@ async def _shown_preview(organization_id: int, plan_id: str, interval: str, seat
     preview = await StoredPreview.get_or_none(organization_id=organization_id, plan_id=plan_id, interval=interval,
                                               seats=seats, expires_at__gt=now())  # fmt: skip
     return preview.proration_date if preview else None
-
-
-def _token_warning(context: BillingContext, plan: Plan) -> str | None:
-    if context.plan and context.plan.uses_tokens and not plan.uses_tokens and context.account.token_balance > 0:
-        return (
-            f'You have {context.account.token_balance:,} unused tokens. They stay on your balance, but they cannot '
-            f'be spent on {plan.name}. They become usable again if you return to {context.plan.name}.'
-        )
-    return None
-
-
-def _summary(subscription: SubscriptionMirror) -> dict:
-    return {'plan': subscription.plan_id, 'interval': subscription.interval, 'seats': subscription.seats,
-            'cancel_at_period_end': subscription.cancel_at_period_end}  # fmt: skip
-
-
-def _change_summary(plan: Plan, interval: str, seats: int) -> dict:
-    return {'plan': plan.id, 'interval': interval, 'seats': seats}
 
 
 def _seats_after(subscription: SubscriptionMirror, seats_to_add, from_seats: int | None) -> int:

@@ -1,10 +1,10 @@
-"""Prepaid tokens: buying packs through Checkout, the ledger and the balance.
+"""Prepaid tokens: buying packs through Checkout (or by auto top-up), the ledger and the balance.
 
 A purchase is credited once, when Stripe says it is paid; a payment that fails later credits nothing and says so;
 a refund or a lost dispute takes its share of the tokens back. Each ledger entry is unique by what caused it (the
-Checkout session for a credit, the refund, the dispute or the failed session for the rest), and written in one
-transaction with the balance, so a repeated or late webhook changes nothing twice. The balance may go below zero
-when tokens already spent are taken back.
+Checkout session for a credit, an auto top-up's PaymentIntent, the refund, the dispute or the failed session for the
+rest), and written in one transaction with the balance, so a repeated or late webhook changes nothing twice. The
+balance may go below zero when tokens already spent are taken back.
 """
 
 from __future__ import annotations
@@ -81,24 +81,28 @@ class Tokens:
         if not charge.get('payment_intent'):
             return
         sessions = await self.gateway.call('checkout.sessions', 'list', payment_intent=charge['payment_intent'])
-        checkout = next(iter(sessions['data']), None)
-        if checkout is None or not purchased_tokens(checkout):
+        purchase = next(iter(sessions['data']), None)
+        if purchase is None:  # not a checkout: an auto top-up's own PaymentIntent, or a subscription invoice's
+            purchase = await self.gateway.call('payment_intents', 'retrieve', charge['payment_intent'])
+        if not purchased_tokens(purchase):
             return  # a subscription invoice, say: its refund changes no tokens
-        if (owner := await checkout_owner(checkout)) is None:
+        if (owner := await checkout_owner(purchase)) is None:
             return
         refunds = await self.gateway.list_all('refunds', charge=charge_id)
         disputes = await self.gateway.list_all('disputes', charge=charge_id)
         async with self.contexts.exclusive_for(owner):
-            taken = await take_back(organization_id=owner, checkout=checkout, charge=charge, refunds=refunds,
+            taken = await take_back(organization_id=owner, checkout=purchase, charge=charge, refunds=refunds,
                                     disputes=disputes)  # fmt: skip
         if taken:
             self.contexts.publish(owner)
 
 
 def purchased_tokens(checkout: dict) -> int:
-    """The tokens a Checkout session sells (0 for any other checkout)."""
+    """The tokens a Checkout session, or an auto top-up's PaymentIntent, sells (0 for any other)."""
     metadata = checkout.get('metadata') or {}
-    if checkout.get('mode') != 'payment' or metadata.get('purpose') != 'tokens':
+    bought = checkout.get('mode') == 'payment' and metadata.get('purpose') == 'tokens'
+    topped_up = checkout.get('object') == 'payment_intent' and metadata.get('purpose') == 'auto_top_up'
+    if not (bought or topped_up):
         return 0
     tokens = str(metadata.get('tokens') or '0')
     return int(tokens) if tokens.isdigit() else 0
@@ -114,6 +118,18 @@ async def credit_tokens_once(*, organization_id: int, checkout: dict) -> bool:
         organization_id, tokens, kind='purchase', checkout_session_id=checkout['id'],
         description=f'Bought {packs} token pack(s): {tokens:,} tokens',
         audit_action='billing.tokens_credited', audit_label=checkout['id'],
+    )  # fmt: skip
+
+
+async def credit_top_up_once(*, organization_id: int, intent: dict) -> bool:
+    """Credit an auto top-up once its PaymentIntent succeeded: one ledger entry per PaymentIntent."""
+    tokens = purchased_tokens(intent)
+    if tokens <= 0 or intent.get('status') != 'succeeded':
+        return False
+    return await _write(
+        organization_id, tokens, kind='auto_top_up', reference=intent['id'],
+        description=intent.get('description') or f'Auto top-up: {tokens:,} tokens',
+        audit_action='billing.auto_top_up', audit_label=intent['id'],
     )  # fmt: skip
 
 
@@ -205,11 +221,14 @@ async def _write(
 
 
 async def rearm_low_balance(organization_id: int) -> None:
-    """A credit that lifts the balance to the threshold or above arms the alert again."""
+    """A credit that lifts the balance to a threshold or above arms it again: the alert, and auto top-up."""
     rearmed = BillingAccount.filter(
         organization_id=organization_id, low_balance_alerted=True, token_balance__gte=F('low_balance_threshold')
     )
     await rearmed.update(low_balance_alerted=False)
+    await BillingAccount.filter(
+        organization_id=organization_id, auto_topup_armed=False, token_balance__gte=F('auto_topup_below')
+    ).update(auto_topup_armed=True)
 
 
 def _money(refund: dict) -> str:

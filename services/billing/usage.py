@@ -2,7 +2,8 @@
 portal's usage chart, and the low-balance alert.
 
 A consumption is one transaction: the idempotency record, one conditional `UPDATE … SET balance = balance - n WHERE
-balance >= n`, and its ledger row. The balance never goes below zero by a consumption. The same idempotency key with
+balance >= n`, its ledger row, and the checks of the low-balance alert and of auto top-up, whose mails and purchase
+follow its commit. The balance never goes below zero by a consumption. The same idempotency key with
 the same body gets the first answer again; with another body it is refused. A refusal (too few tokens, not live)
 changes nothing and is not kept: the same key may be tried again once the balance allows.
 """
@@ -21,10 +22,11 @@ from tortoise.transactions import in_transaction
 
 from db.models import ApiIdempotency, BillingAccount, TokenLedgerEntry
 from services.auth import Session
+from services.billing.auto_top_up import claim_crossing
 from services.billing.context import Contexts
 from services.billing.tokens import rearm_low_balance
 from services.errors import ValidationFailed
-from services.events import tokens_low
+from services.events import auto_top_up_due, tokens_low
 from services.moments import now
 from services.product_webhooks import ProductWebhooks
 
@@ -69,13 +71,13 @@ class Usage:
         entitlements = await self.entitlements.liveness(organization_id)
         if entitlements is None:
             return Outcome(404, {'code': 'resource_missing', 'message': f'No organization {organization_id}.'})
-        low = False
+        after_commit: list[tuple] = []
         try:
             async with in_transaction():
                 # The key first: a parallel request with the same key waits here, then finds the first answer.
                 record = await ApiIdempotency.create(organization_id=organization_id, key=key, request_digest=digest,
                                                      status=0, response={})  # fmt: skip
-                outcome, low = await act(entitlements, key, request)
+                outcome, after_commit = await act(entitlements, key, request)
                 if outcome.status != 200:
                     # A refusal (too few tokens, not live) changed nothing: the key stays free for a later try.
                     raise _NotKept(outcome)
@@ -86,8 +88,8 @@ class Usage:
             return await self._first_answer(organization_id, key, digest) or Outcome(
                 409, {'code': 'idempotency_key_in_use', 'message': 'A request with this key is still running.'}
             )
-        if low:
-            self.contexts.events.publish(tokens_low(), organization_id)
+        for topic, payload in after_commit:  # the admins' mail, an auto top-up's purchase
+            self.contexts.events.publish(topic, payload)
         self.contexts.publish(organization_id)
         return outcome
 
@@ -101,12 +103,12 @@ class Usage:
                                  'another request. Use a new key for a new request.'})  # fmt: skip
         return Outcome(first.status, first.response)
 
-    async def _consume(self, entitlements, key: str, request: dict) -> tuple[Outcome, bool]:
+    async def _consume(self, entitlements, key: str, request: dict) -> tuple[Outcome, list[tuple]]:
         organization_id, amount = entitlements.organization_id, request['amount']
         if not entitlements.is_live:
             status = entitlements.status
             message = f'The organization is not live: its status is {status}.'
-            return Outcome(403, {'code': 'subscription_inactive', 'message': message, 'status': status}), False
+            return Outcome(403, {'code': 'subscription_inactive', 'message': message, 'status': status}), []
         debited = await BillingAccount.filter(organization_id=organization_id, token_balance__gte=amount).update(
             token_balance=F('token_balance') - amount
         )  # no account yet is a balance of 0: nothing is debited
@@ -114,15 +116,17 @@ class Usage:
             account = await BillingAccount.get_or_none(organization_id=organization_id)
             balance = account.token_balance if account else 0
             return Outcome(402, {'code': 'insufficient_tokens', 'message': f'The balance is {balance:,} tokens, '
-                                 f'less than {amount:,}.', 'balance': balance}), False  # fmt: skip
+                                 f'less than {amount:,}.', 'balance': balance}), []  # fmt: skip
         entry = await TokenLedgerEntry.create(
             organization_id=organization_id, delta=-amount, kind='consumption', reference=_reference(entitlements, key),
             description=(request['description'] or 'Used by the product')[:300],
         )  # fmt: skip
-        low = await self.check_low_balance(organization_id)
-        return Outcome(200, {'balance': await _balance(organization_id), 'entry': ledger_row(entry)}), low
+        after_commit = [(tokens_low(), organization_id)] if await self.check_low_balance(organization_id) else []
+        if await claim_crossing(organization_id):
+            after_commit.append((auto_top_up_due(), (organization_id, entry.id)))
+        return Outcome(200, {'balance': await _balance(organization_id), 'entry': ledger_row(entry)}), after_commit
 
-    async def _grant(self, entitlements, key: str, request: dict) -> tuple[Outcome, bool]:
+    async def _grant(self, entitlements, key: str, request: dict) -> tuple[Outcome, list[tuple]]:
         organization_id, amount = entitlements.organization_id, request['amount']
         await BillingAccount.get_or_create(organization_id=organization_id)
         await BillingAccount.filter(organization_id=organization_id).update(token_balance=F('token_balance') + amount)
@@ -131,7 +135,7 @@ class Usage:
             description=(f'Granted: {request["reason"]}' if request['reason'] else 'Granted')[:300],
         )  # fmt: skip
         await rearm_low_balance(organization_id)
-        return Outcome(200, {'balance': await _balance(organization_id), 'entry': ledger_row(entry)}), False
+        return Outcome(200, {'balance': await _balance(organization_id), 'entry': ledger_row(entry)}), []
 
     async def check_low_balance(self, organization_id: int) -> bool:
         """Inside the transaction of a decrease: True once when the balance falls below the admins' threshold."""

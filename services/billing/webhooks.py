@@ -17,10 +17,12 @@ from tortoise.transactions import in_transaction
 
 from db.models import BillingAccount, StripeEvent
 from services.billing import Billing
+from services.billing.auto_top_up import KIND as AUTO_TOP_UP
 from services.billing.context import checkout_owner
 from services.billing.gateway import InvalidSignature
 from services.billing.notices import note_once
 from services.billing.recovery import note_failure
+from services.billing.tokens import credit_top_up_once
 from services.events import invoice_paid
 from services.moments import now
 
@@ -69,6 +71,23 @@ async def _invoice_paid(billing: Billing, event: dict) -> None:
                                                                                 invoice['id']))  # fmt: skip
 
 
+async def _payment_succeeded(billing: Billing, event: dict) -> None:
+    """An auto top-up whose answer Portico never got (a lost response, a restart) is credited from here, once."""
+    intent = await billing.gateway.call('payment_intents', 'retrieve', _object(event)['id'])
+    if (intent.get('metadata') or {}).get('purpose') != AUTO_TOP_UP or not intent.get('customer'):
+        return
+    account = await BillingAccount.get_or_none(stripe_customer_id=intent['customer'])
+    if account is not None and await credit_top_up_once(organization_id=account.organization_id, intent=intent):
+        billing.contexts.publish(account.organization_id)
+
+
+async def _schedule_changed(billing: Billing, event: dict) -> None:
+    """A scheduled change came, went or was replaced: the mirror reads the subscription and its schedule again."""
+    schedule = _object(event)
+    if subscription_id := schedule.get('subscription') or schedule.get('released_subscription'):
+        await billing.resync.sync({'id': subscription_id, 'customer': schedule['customer']})
+
+
 # Every event type Portico acts on; docs/stripe.md lists the same (a test compares the two).
 HANDLERS: dict[str, Handler] = {
     'checkout.session.completed': lambda billing, event: billing.checkouts.fulfill(_object(event)['id']),
@@ -82,11 +101,16 @@ HANDLERS: dict[str, Handler] = {
     'invoice.paid': _invoice_paid,
     'invoice.payment_failed': _invoice_failed,
     'invoice.payment_action_required': _invoice_failed,  # 3-D Secure: "Confirm payment", and the admins are told
+    **{
+        f'subscription_schedule.{change}': _schedule_changed
+        for change in ('updated', 'released', 'canceled', 'completed')
+    },  # fmt: skip
     'customer.updated': lambda billing, event: billing.customers.changed(_object(event)['id']),
     'payment_method.attached': lambda billing, event: billing.customers.changed(_object(event)['customer']),
     'payment_method.detached': lambda billing, event: billing.customers.changed(
         _object(event)['customer'] or (event['data'].get('previous_attributes') or {}).get('customer') or ''
     ),
+    'payment_intent.succeeded': _payment_succeeded,
     'charge.refunded': lambda billing, event: billing.tokens.charge_reversed(_object(event)['id']),
     'charge.dispute.closed': lambda billing, event: billing.tokens.charge_reversed(_object(event)['charge']),
 }

@@ -28,6 +28,7 @@ async def run(v1, hosted: httpx.AsyncClient) -> None:
     await _three_d_secure(v1, hosted, prices)
     await _pause(v1, prices)
     await _schedule(v1, prices)
+    await _off_session_payments(v1)
     await _events(v1)
 
 
@@ -244,6 +245,23 @@ async def _schedule(v1, prices) -> None:
     await v1.subscription_schedules.retrieve_async(schedule.id)
     again = await v1.subscription_schedules.create_async(params={'from_subscription': subscription.id})
     await v1.subscription_schedules.release_async(again.id)
+
+
+async def _off_session_payments(v1) -> None:
+    """Saved cards charged off session at once (an auto top-up): one succeeds, one is declined, and one asks for
+    3-D Secure, which off session is a decline too; both 402s carry their PaymentIntent."""
+    for name, card in (('Gus', 'tok_visa'), ('Hal', 'tok_chargeCustomerFail'), ('Ivy', 'tok_authenticationRequired')):
+        _, customer, pm = await _clocked_customer(v1, name, card=card)
+        params = {
+            'amount': 2000, 'currency': 'usd', 'customer': customer.id, 'payment_method': pm.id, 'confirm': True,
+            'off_session': True, 'allowed_payment_method_types': ['card'], 'description': 'Auto top-up: 2 packs',
+            'metadata': {'purpose': 'auto_top_up', 'tokens': '2000'},
+        }  # fmt: skip
+        try:
+            intent = await v1.payment_intents.create_async(params=params, options={'idempotency_key': name})
+        except stripe.CardError as declined:
+            intent = declined.error.payment_intent
+        await v1.payment_intents.retrieve_async(intent.id, params={'expand': ['latest_charge']})
 
 
 async def _void_and_incomplete(v1, prices) -> None:

@@ -14,7 +14,8 @@ def paused_note(overview: BillingOverview) -> None:
             else 'It stays paused until an admin resumes it.')  # fmt: skip
     with _note('pause_circle', 'bg-blue-grey-1 text-blue-grey-10').mark('subscription-paused'):
         ui.label(f'Your subscription is paused. {when} Meanwhile nothing is billed and your users cannot use the '
-                 'product; you keep this portal.')  # fmt: skip
+                 'product; you keep this portal. On resuming, a new billing period starts and is charged, less the '
+                 'credit for the time left unused when you paused.')  # fmt: skip
 
 
 def scheduled_note(overview: BillingOverview) -> None:

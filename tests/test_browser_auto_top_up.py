@@ -7,7 +7,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from tests.conftest import ARTIFACTS, LiveServer
-from tests.test_browser_recovery import emulator_post
+from tests.test_browser_recovery import failing_default_card
 from tests.test_browser_subscription import emulator, section, settled, subscribed
 
 
@@ -64,12 +64,7 @@ async def test_auto_top_up_buys_below_the_threshold_then_says_why_it_stopped(liv
                                                                                        'auto_top_up')  # fmt: skip
 
         # The default card now fails: the next crossing is declined, and auto top-up switches itself off.
-        failing = await emulator_post(live_server, '/v1/payment_methods',
-                                      {'type': 'card', 'card[token]': 'tok_chargeCustomerFail'})  # fmt: skip
-        customer = subscription['customer']
-        await emulator_post(live_server, f'/v1/payment_methods/{failing["id"]}/attach', {'customer': customer})
-        await emulator_post(live_server, f'/v1/customers/{customer}',
-                            {'invoice_settings[default_payment_method]': failing['id']})  # fmt: skip
+        await failing_default_card(live_server, subscription['customer'])
         spent = await api.post('/consume', json={'amount': 2000, 'idempotency_key': 'r2', 'description': 'Report 2'})
         assert spent.status_code == 200 and spent.json()['balance'] == 900, spent.text
     switched_off = section(page).get_by_text('Auto top-up was switched off: Your card was declined.')

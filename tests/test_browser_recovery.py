@@ -23,17 +23,22 @@ async def emulator_post(live_server: LiveServer, path: str, data: dict) -> dict:
     return response.json()
 
 
-async def the_renewal_fails(live_server: LiveServer) -> None:
-    """The card on file starts failing (Stripe's 4000 0000 0000 0341), and the subscription is billed again now."""
-    [subscription] = (await emulator(live_server, '/v1/subscriptions'))['data']
+async def failing_default_card(live_server: LiveServer, customer: str) -> str:
+    """The customer's default card becomes Stripe's 4000 0000 0000 0341: it attaches, then every charge fails."""
     failing = await emulator_post(live_server, '/v1/payment_methods',
                                   {'type': 'card', 'card[token]': 'tok_chargeCustomerFail'})  # fmt: skip
-    customer = subscription['customer']
     await emulator_post(live_server, f'/v1/payment_methods/{failing["id"]}/attach', {'customer': customer})
     await emulator_post(live_server, f'/v1/customers/{customer}',
                         {'invoice_settings[default_payment_method]': failing['id']})  # fmt: skip
+    return failing['id']
+
+
+async def the_renewal_fails(live_server: LiveServer) -> None:
+    """The card on file starts failing, and the subscription is billed again now."""
+    [subscription] = (await emulator(live_server, '/v1/subscriptions'))['data']
+    failing = await failing_default_card(live_server, subscription['customer'])
     await emulator_post(live_server, f'/v1/subscriptions/{subscription["id"]}', {
-        'default_payment_method': failing['id'], 'billing_cycle_anchor': 'now', 'proration_behavior': 'none',
+        'default_payment_method': failing, 'billing_cycle_anchor': 'now', 'proration_behavior': 'none',
     })  # fmt: skip
 
 

@@ -174,13 +174,20 @@ def open_billing_history(*, load: Callable[[str | None], Awaitable['InvoicePage 
 
 
 def open_cancel_subscription(
-    *, plan_name: str, ends_on: datetime, confirm: Callable[[str], Awaitable[object | None]]
+    *,
+    plan_name: str,
+    ends_on: datetime,
+    confirm: Callable[[str], Awaitable[object | None]],
+    seats_used: int = 0,
+    trial_seats: int = 0,
+    tokens: int = 0,
 ) -> None:
     with dialog_frame('Cancel subscription') as dialog:
         ui.label(
-            f'Your {plan_name} subscription will end on {long_date(ends_on)}. Until then everything keeps working; '
-            'after that the organization returns to the trial allowance of users.'
+            f'Your {plan_name} subscription will end on {long_date(ends_on)}. Until then everything keeps working.'
         )
+        for consequence in cancellation_consequences(seats_used=seats_used, trial_seats=trial_seats, tokens=tokens):
+            ui.label(consequence).classes('text-grey-8').mark('cancel-consequence')
         fields = {'reason': ui.textarea('Reason (optional)').props('maxlength=500 counter autogrow').classes('w-full')}
         with ui.row().classes('w-full justify-end'):
             ui.button('Keep subscription', on_click=dialog.close).props('flat no-caps')
@@ -195,6 +202,18 @@ def open_cancel_subscription(
                     success=f'Your subscription will end on {long_date(ends_on)}.',
                 ),
             ).props('no-caps')
+
+
+def cancellation_consequences(*, seats_used: int, trial_seats: int, tokens: int) -> list[str]:
+    """What becomes, at the end date, of the users beyond the trial's seats and of prepaid tokens."""
+    lines = [f'After that your organization is back on the trial allowance of {trial_seats} enabled users.']
+    if seats_used > trial_seats:
+        lines[0] += (f' Your {seats_used} enabled users stay enabled, but no one else can be enabled until fewer than '
+                     f'{trial_seats} are.')  # fmt: skip
+    if tokens > 0:
+        lines.append(f'Your {tokens:,} prepaid tokens stay on your balance, but the product cannot spend them until '
+                     'you subscribe again.')  # fmt: skip
+    return lines
 
 
 def open_remove_cancellation(

@@ -158,6 +158,8 @@ class SubscriptionSection(ui.card):
         ui.label(overview.plan.name if overview.plan else subscription.plan_id).mark('subscription-plan')
         ui.label('Status').classes('text-grey-7')
         text, color = STATUS_LABELS.get(subscription.status, (subscription.status.title(), 'grey'))
+        if overview.cancellation_scheduled:  # not a green "Active" for a subscription about to end
+            text, color = f'Cancels on {long_date(ends_or_renews_on(subscription))}', 'orange-9'
         with ui.row():
             ui.badge(text, color=color).classes('text-body2 q-px-sm').mark('subscription-status')
         self._seats_field()

@@ -120,8 +120,12 @@ class AdminPortal:
             with client:
                 ui.navigate.to('/login')
 
+        def users_changed_here(_) -> None:
+            later(self.refresh_users)
+            later(self.refresh_billing)  # "N of M used" in the Subscription section counts the same users
+
         unsubscribes = [
-            events.subscribe(users_changed(organization_id), lambda _: later(self.refresh_users)),
+            events.subscribe(users_changed(organization_id), users_changed_here),
             events.subscribe(organization_changed(organization_id), copy_organization),
             events.subscribe(billing_changed(organization_id), lambda _: later(self.refresh_billing)),
             events.subscribe(session_ended(self.admin.id), leave),

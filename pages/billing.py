@@ -127,9 +127,11 @@ class BillingActions:
                                      confirm=self.portal.schedules.cancel)  # fmt: skip
 
     def cancel(self) -> None:
+        current = self.overview
         dialogs.open_cancel_subscription(
-            plan_name=self._plan_name(), ends_on=self.overview.subscription.current_period_end,
-            confirm=lambda reason: self.portal.subscriptions.cancel(reason=reason),
+            plan_name=self._plan_name(), ends_on=current.subscription.current_period_end,
+            confirm=lambda reason: self.portal.subscriptions.cancel(reason=reason), seats_used=current.seats_used,
+            trial_seats=current.trial_seats, tokens=current.token_balance,
         )  # fmt: skip
 
     def remove_cancellation(self) -> None:

@@ -313,7 +313,8 @@ async def test_cancel_the_subscription(live_server: LiveServer, browser) -> None
     await expect(section(page).get_by_text('Ends on', exact=True)).to_be_visible()
     await expect(section(page).get_by_text('Renews on', exact=True)).to_have_count(0)
     await expect(section(page).get_by_text(f'Your subscription is cancelled and ends on {renews_on}.')).to_be_visible()
-    await expect(section(page).get_by_text('Active', exact=True)).to_be_visible()
+    await expect(section(page).get_by_text(f'Cancels on {renews_on}', exact=True)).to_be_visible()  # not "Active"
+    await expect(section(page).get_by_text('Active', exact=True)).to_have_count(0)
 
 
 async def test_remove_the_scheduled_cancellation(live_server: LiveServer, browser) -> None:

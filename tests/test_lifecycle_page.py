@@ -5,9 +5,9 @@ from nicegui import ui
 from nicegui.testing import User as UserSim
 
 from db.models import SubscriptionMirror
-from services.events import billing_changed
+from services.events import billing_changed, users_changed
 from services.moments import long_date, now
-from tests.helpers import create_admin, log_in
+from tests.helpers import create_admin, create_member, log_in
 from tests.test_subscription_page import mounted_emulator, running_services, subscribe_behind_the_portals_back
 
 
@@ -80,3 +80,21 @@ async def test_the_section_shows_a_pause_and_a_scheduled_change(user: UserSim) -
     await user.should_see('Resumes on')
     menu_entry(user, 'Resume subscription')
     await user.should_not_see('Pause subscription')
+
+
+async def test_cancel_subscription_says_what_happens_and_the_badge_says_when(user: UserSim) -> None:
+    admin = await subscribed_page(user, seats=6)
+    for number in range(4):
+        await create_member(admin, name=f'Member {number}')  # 5 enabled users, above the trial's 3
+    running_services().events.publish(users_changed(admin.organization_id))
+    await user.should_see('5 of 6 used', retries=40)
+    menu_entry(user, 'Cancel subscription').click()
+    await user.should_see('Reason (optional)', retries=20)
+    await user.should_see(
+        'After that your organization is back on the trial allowance of 3 enabled users. Your 5 '
+        'enabled users stay enabled, but no one else can be enabled until fewer than 3 are.'
+    )
+    user.find(kind=ui.button, content='Cancel subscription').click()
+    ends = (await SubscriptionMirror.get(organization_id=admin.organization_id)).current_period_end
+    await user.should_see(f'Cancels on {long_date(ends)}', retries=40)
+    await user.should_not_see('Active')

@@ -57,6 +57,7 @@ class BillingOverview:
     low_balance_threshold: int | None = None
     grace_ends_at: datetime | None = None  # while past due: until when the product still serves the organization
     scheduled_plan: Plan | None = None  # the plan of a change at the period's end, if one is scheduled
+    trial_seats: int = 3  # what an organization without a subscription may enable (TRIAL_SEATS)
     auto_top_up: AutoTopUpStatus | None = None  # on a plan that uses tokens
 
     @property
@@ -111,6 +112,7 @@ class Subscriptions:
             grace_ends_at=grace_end(context.subscription, grace_days=self.settings.grace_days),
             auto_top_up=await AutoTopUpStatus.of(context.account, context.plan),
             scheduled_plan=self.contexts.plan(context.subscription.scheduled_plan_id) if context.subscription else None,
+            trial_seats=self.settings.trial_seats,
         )  # fmt: skip
 
     def trial_end(self, organization: Organization) -> datetime:

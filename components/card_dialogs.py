@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from nicegui import background_tasks, events, ui
 
 from components.dialog_kit import brand, busy, dialog_frame, submit, whole_in
+from services.billing.payment_methods import ONLY_CARD
 
 if TYPE_CHECKING:
     from services.billing.payment_methods import Card
@@ -29,19 +30,21 @@ def open_payment_methods(
     remove: Callable[[str], Awaitable[object | None]],
     owed: str | None = None,
     pay_now: Callable[[], Awaitable[bool]] | None = None,
+    renewing: bool = False,
 ) -> 'PaymentMethodsDialog':
     """Open the dialog; the page keeps what this returns to call `reload()` when a webhook changes the cards.
 
     With `owed` (after a failed payment, from "Update payment method"), it says so and offers "Pay now" with the
     default card; a card added from it becomes the default."""
     return PaymentMethodsDialog(load=load, add=add, update=update, make_default=make_default, remove=remove,
-                                owed=owed, pay_now=pay_now)  # fmt: skip
+                                owed=owed, pay_now=pay_now, renewing=renewing)  # fmt: skip
 
 
 class PaymentMethodsDialog:
     """The open "Payment methods" dialog: one group per saved card, and "Add payment method" below them."""
 
-    def __init__(self, *, load, add, update, make_default, remove, owed=None, pay_now=None) -> None:
+    def __init__(self, *, load, add, update, make_default, remove, owed=None, pay_now=None, renewing=False) -> None:
+        self.renewing = renewing  # a live subscription renews with the default card: its only card cannot go
         self.load, self.add, self.update = load, add, update
         self.make_default, self.remove, self.pay_now = make_default, remove, pay_now
         self.cards: list[Card] | None = None
@@ -111,7 +114,12 @@ class PaymentMethodsDialog:
                             ),
                         ).props('flat dense no-caps')
                     ui.button('Remove', on_click=lambda: self._ask_removal(card.id)).props('flat dense no-caps')
-            if self.removing == card.id:
+            if self.removing == card.id and self.renewing and len(self.cards or []) == 1:
+                # Refused before it is asked: the reason instead of a confirmation (the service refuses it too).
+                with ui.row().classes('w-full items-center justify-end no-wrap'):
+                    ui.label(ONLY_CARD).classes('text-negative').mark('only-card')
+                    ui.button('OK', on_click=lambda: self._ask_removal(None)).props('flat dense no-caps')
+            elif self.removing == card.id:
                 with ui.row().classes('w-full items-center justify-end'):
                     ui.label(f'Remove {name}?')
                     ui.button('Keep', on_click=lambda: self._ask_removal(None)).props('flat dense no-caps')

@@ -120,6 +120,7 @@ class UserList(ui.card):
             on_resend=self._resend,
             on_delete=self.open_delete_dialog,
             on_toggle=self._toggle,
+            own=user.id == self.current_user_id,
         )
 
     async def _toggle(self, row: UserRow, value: bool) -> None:
@@ -174,6 +175,11 @@ class UserList(ui.card):
         with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
             ui.label('Edit user').classes('text-h6')
             fields = _user_fields(user)
+            if user.id == self.current_user_id:  # refused by the service too; said here before anyone tries
+                fields['role'].disable()
+                fields['role'].props('hint="You cannot change your own role"')
+                with fields['role']:
+                    ui.tooltip('You cannot change your own role')
 
             async def save() -> None:
                 await self._submit(

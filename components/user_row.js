@@ -6,7 +6,10 @@ export default {
       <div class="ellipsis">{{ name }}</div>
       <div class="ellipsis">{{ email }}</div>
       <div>{{ role }}</div>
-      <q-toggle :model-value="on" @update:model-value="toggle" aria-label="Is enabled?" />
+      <span class="own-guard">
+        <q-toggle :model-value="on" @update:model-value="toggle" aria-label="Is enabled?" :disable="own" />
+        <q-tooltip v-if="own">You cannot disable yourself</q-tooltip>
+      </span>
       <div class="text-grey-8">{{ seen }}</div>
       <div class="row-actions row no-wrap justify-end">
         <q-btn flat round dense color="primary" icon="edit" aria-label="Edit user" @click="$emit('edit')">
@@ -15,9 +18,11 @@ export default {
         <q-btn flat round dense color="primary" icon="lock" aria-label="Resend password email" @click="$emit('resend')">
           <q-tooltip>Resend password email</q-tooltip>
         </q-btn>
-        <q-btn flat round dense color="primary" icon="delete" aria-label="Delete user" @click="$emit('delete')">
-          <q-tooltip>Delete user</q-tooltip>
-        </q-btn>
+        <span class="own-guard">
+          <q-btn flat round dense color="primary" icon="delete" aria-label="Delete user" :disable="own"
+                 @click="$emit('delete')" />
+          <q-tooltip>{{ own ? "You cannot delete yourself" : "Delete user" }}</q-tooltip>
+        </span>
       </div>
     </div>
   `,
@@ -27,6 +32,7 @@ export default {
     role: String,
     enabled: Boolean,
     seen: String,
+    own: Boolean, // the admin's own row: "Is enabled?" and "Delete user" are disabled, and say why
   },
   data() {
     return { on: this.enabled };

@@ -2,7 +2,8 @@
 
 The row is drawn by `user_row.js` in the browser, so a page of 100 users holds 100 elements on the server instead
 of 1,300: what keeps an open page well under 1 MiB of server memory. It emits "edit", "resend", "delete" and
-"toggle" (with the switch's new value); the list decides what they do.
+"toggle" (with the switch's new value); the list decides what they do. On the admin's own row (`own`), "Is enabled?"
+and "Delete user" are disabled, with a tooltip saying why; the services refuse both anyway.
 """
 
 from collections.abc import Callable
@@ -23,6 +24,7 @@ class UserRow(ui.element, component='user_row.js'):
         on_resend: Callable[[User], object],
         on_delete: Callable[[User], object],
         on_toggle: Callable[['UserRow', bool], object],
+        own: bool = False,
     ) -> None:
         super().__init__()
         self.user = user
@@ -32,6 +34,7 @@ class UserRow(ui.element, component='user_row.js'):
             role=ROLE_CHOICES[Role(user.role).value],
             enabled=user.is_enabled,
             seen=last_login_text(user.last_login_at),
+            own=own,
         )
         self.on('edit', lambda: on_edit(user))
         self.on('resend', lambda: on_resend(user))

@@ -12,7 +12,7 @@ from components.lifecycle_dialogs import (
     open_resume_subscription,
 )
 from components.subscription_section import MenuEntry, SubscriptionActions
-from services.billing.mirror import ends_or_renews_on
+from services.billing.mirror import ends_or_renews_on, is_live
 from services.billing.subscriptions import BillingOverview
 from services.caller import Caller
 from services.plans import Catalog, format_money
@@ -58,6 +58,9 @@ class BillingActions:
             remove=lambda card_id: cards.remove(card_id=card_id),
             owed=owed,
             pay_now=self.pay_now if owed else None,
+            renewing=self.overview is not None
+            and is_live(self.overview.subscription)
+            and not self.overview.cancellation_scheduled,
         )
 
     async def pay_now(self) -> bool:

@@ -200,12 +200,16 @@ async def test_edit_a_payment_method_and_add_another(live_server: LiveServer, br
     await expect(visa).to_have_count(0)
     await expect(mastercard.get_by_text('Default', exact=True)).to_be_visible()
 
+    # The only card of a renewing subscription: the reason instead of the question (issue 14, point 6).
     await mastercard.get_by_role('button', name='Remove').click()
-    await mastercard.get_by_role('button', name='Remove').click()
-    await expect(page.get_by_text('This is your only card, and your subscription renews with it.')).to_be_visible()
-    await expect(dialog.get_by_role('group')).to_have_count(1)
-    await expect(mastercard.get_by_role('button', name='Edit')).to_be_visible()  # the question is gone
+    await expect(
+        mastercard.get_by_text('This is your only card, and your subscription renews with it.')
+    ).to_be_visible()
+    await expect(mastercard.get_by_text('Remove Mastercard ending in 4444?')).to_have_count(0)
     await shot(page, 'remove-last-payment-method')
+    await mastercard.get_by_role('button', name='OK').click()
+    await expect(dialog.get_by_role('group')).to_have_count(1)
+    await expect(mastercard.get_by_role('button', name='Edit')).to_be_visible()  # the reason is gone
 
 
 async def test_billing_history(live_server: LiveServer, browser) -> None:

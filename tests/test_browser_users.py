@@ -305,3 +305,32 @@ async def test_another_admins_changes_show_live_and_disabling_them_ends_their_se
     await expect(page_b.get_by_role('button', name='Log in')).to_be_visible()
     await log_in(page_b, portal, 'bob@example.com', NEW_PASSWORD)
     await expect(page_b.get_by_text('This account is disabled')).to_be_visible()
+
+
+async def test_an_admins_own_row_refuses_before_anyone_asks(portal: LiveServer, browser: Browser) -> None:
+    """Issue 14, point 6: "Is enabled?" and "Delete user" are disabled on one's own row, and say why; so is the Role
+    in one's own edit form. Another user's row is not."""
+    page = await admin_page(browser, portal)
+    other = await add_user(page, 'Otto Other', 'otto@example.com')
+    own = row_of(page, ADMIN_NAME)
+    await own.hover()
+    await expect(own.get_by_role('switch', name='Is enabled?')).to_be_disabled()
+    delete = own.get_by_role('button', name='Delete user')
+    await expect(delete).to_be_disabled()
+    await delete.locator('xpath=..').hover()  # the tooltip sits on the disabled button's wrapper
+    await expect(page.get_by_role('tooltip').filter(has_text='You cannot delete yourself')).to_be_visible()
+    await own.get_by_role('switch', name='Is enabled?').locator('xpath=..').hover()
+    await expect(page.get_by_role('tooltip').filter(has_text='You cannot disable yourself')).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / 'users-own-row.png', animations='disabled')
+
+    await other.hover()
+    await expect(other.get_by_role('switch', name='Is enabled?')).to_be_enabled()
+    await expect(other.get_by_role('button', name='Delete user')).to_be_enabled()
+
+    await own.hover()
+    await own.get_by_role('button', name='Edit user').click()
+    dialog = page.get_by_role('dialog')
+    await expect(dialog.get_by_text('You cannot change your own role')).to_be_visible()
+    role = dialog.locator('label.q-field', has_text='Role')  # Quasar marks the whole field aria-disabled
+    await expect(role).to_have_attribute('aria-disabled', 'true')
+    await page.screenshot(path=ARTIFACTS / 'users-own-edit.png', animations='disabled')

@@ -34,6 +34,11 @@ class Card:
         return f'{self.brand} •••• {self.last4}'
 
 
+ONLY_CARD = (
+    'This is your only card, and your subscription renews with it. Add another card first, or cancel the subscription.'
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PaymentMethods:
     settings: Settings
@@ -90,10 +95,7 @@ class PaymentMethods:
             cards = await self._cards(context)
             card = _find(cards, card_id)
             if is_live(context.subscription) and len(cards) == 1:
-                raise PermissionDenied(
-                    'This is your only card, and your subscription renews with it. Add another card first, or cancel '
-                    'the subscription.'
-                )
+                raise PermissionDenied(ONLY_CARD)
             await self.gateway.call('payment_methods', 'detach', card.id)
             others = [other for other in cards if other.id != card.id]
             if card.is_default and others:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from nicegui import ui
 
 from components.forms import show_errors
-from components.user_row import UserRow
+from components.user_row import UserRow, invitation_text
 from db.models import User
 from services.errors import ValidationFailed
 from services.forms import UserForm
@@ -26,6 +26,8 @@ ROW_STYLE = """
 .user-row .row-actions { visibility: hidden; }
 .user-row:hover .row-actions, .user-row:focus-within .row-actions { visibility: visible; }
 .user-head { font-weight: 500; color: #666; background: none !important; }
+.user-row.user-muted > div:not(.row-actions) { color: #6b6b6b; font-style: italic; }
+.user-pending { color: #8a4b00; line-height: 1.2; }
 </style>
 """
 
@@ -121,6 +123,7 @@ class UserList(ui.card):
             on_delete=self.open_delete_dialog,
             on_toggle=self._toggle,
             own=user.id == self.current_user_id,
+            invitation=invitation_text(user, self.result.invitations if self.result else {}),
         )
 
     async def _toggle(self, row: UserRow, value: bool) -> None:
@@ -133,6 +136,9 @@ class UserList(ui.card):
             ui.notify(str(refusal), type='negative', multi_line=True)
             changed = None
         row.show_enabled(user.is_enabled if changed is None else changed.is_enabled)  # refused: put it back
+        if changed is not None:
+            ui.notify(f'{changed.name} can sign in again.' if changed.is_enabled
+                      else f'{changed.name} can no longer sign in.', type='positive')  # fmt: skip
 
     async def _resend(self, user: User) -> None:
         client = ui.context.client  # now: a live update during the call may redraw the row and its button

@@ -2,7 +2,7 @@
 // Text is interpolated, never parsed as HTML. The buttons show on hover and focus (CSS in user_list.py).
 export default {
   template: `
-    <div class="user-row w-full" tabindex="0" role="group" :aria-label="name">
+    <div class="user-row w-full" :class="{ 'user-muted': !on }" tabindex="0" role="group" :aria-label="name">
       <div class="ellipsis">{{ name }}</div>
       <div class="ellipsis">{{ email }}</div>
       <div>{{ role }}</div>
@@ -10,7 +10,8 @@ export default {
         <q-toggle :model-value="on" @update:model-value="toggle" aria-label="Is enabled?" :disable="own" />
         <q-tooltip v-if="own">You cannot disable yourself</q-tooltip>
       </span>
-      <div class="text-grey-8">{{ seen }}</div>
+      <div v-if="pending" class="user-pending"><div>Invitation pending</div><div class="text-caption">{{ pending }}</div></div>
+      <div v-else class="text-grey-8">{{ seen }}</div>
       <div class="row-actions row no-wrap justify-end">
         <q-btn flat round dense color="primary" icon="edit" aria-label="Edit user" @click="$emit('edit')">
           <q-tooltip>Edit user</q-tooltip>
@@ -33,6 +34,7 @@ export default {
     enabled: Boolean,
     seen: String,
     own: Boolean, // the admin's own row: "Is enabled?" and "Delete user" are disabled, and say why
+    pending: String, // a user who never set a password: when the invitation's link expires ('' otherwise)
   },
   data() {
     return { on: this.enabled };

@@ -13,6 +13,7 @@ from nicegui import events, ui
 
 from db.models import Role, User
 from services.forms import ROLE_CHOICES
+from services.moments import long_date, now
 
 
 class UserRow(ui.element, component='user_row.js'):
@@ -25,6 +26,7 @@ class UserRow(ui.element, component='user_row.js'):
         on_delete: Callable[[User], object],
         on_toggle: Callable[['UserRow', bool], object],
         own: bool = False,
+        invitation: str = '',
     ) -> None:
         super().__init__()
         self.user = user
@@ -35,6 +37,7 @@ class UserRow(ui.element, component='user_row.js'):
             enabled=user.is_enabled,
             seen=last_login_text(user.last_login_at),
             own=own,
+            pending=invitation,
         )
         self.on('edit', lambda: on_edit(user))
         self.on('resend', lambda: on_resend(user))
@@ -43,13 +46,24 @@ class UserRow(ui.element, component='user_row.js'):
 
     def _displayed_contents(self, *, only_visible: bool) -> list:
         # What the browser shows as text, for NiceGUI's ElementFilter (and so for the simulated user in tests).
-        return [self._props[key] for key in ('name', 'email', 'role', 'seen')]
+        seen = ['Invitation pending', self._props['pending']] if self._props['pending'] else [self._props['seen']]
+        return [self._props[key] for key in ('name', 'email', 'role')] + seen
 
     def show_enabled(self, value: bool) -> None:
         """Put the switch where the server says it is (after a change, or back after a refusal)."""
         self.user.is_enabled = value
         self._props['enabled'] = value  # for a re-render; the open page is told directly:
         self.run_method('show_enabled', value)
+
+
+def invitation_text(user: User, invitations: dict) -> str:
+    """For a user who never set a password: when the invitation's link expires, or that it did; '' otherwise."""
+    if user.id not in invitations:
+        return ''
+    expires = invitations[user.id]
+    if expires is None or expires <= now():
+        return 'Link expired: resend it'
+    return f'Link expires {long_date(expires)}'
 
 
 def last_login_text(moment: datetime | None) -> str:

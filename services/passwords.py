@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from passlib.context import CryptContext
@@ -186,3 +186,15 @@ async def within_limit(scope: str, key: str, limit: int, window: timedelta) -> b
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def invitations_pending(users: list[User]) -> dict[int, datetime]:
+    """For the users who never set a password: when their newest unused link expires (one query for a page)."""
+    pending = [user.id for user in users if not user.password_hash]
+    expiries: dict[int, datetime] = {}
+    if pending:
+        for user_id, expires_at in await PasswordToken.filter(user_id__in=pending, used_at=None).values_list(
+            'user_id', 'expires_at'
+        ):
+            expiries[user_id] = max(expires_at, expiries.get(user_id, expires_at))
+    return {user_id: expiries.get(user_id) for user_id in pending}

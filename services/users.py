@@ -5,7 +5,7 @@ limit. Each write locks the organization's row first, so two admins acting at on
 or demote each other into an organization without admins.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from services.events import Events, session_ended, users_changed
 from services.forms import UserForm
 from services.mail import Mailer, password_mail
 from services.moments import now
-from services.passwords import INVITE_LINK_TTL, hand_over_link, issue_password_token
+from services.passwords import INVITE_LINK_TTL, hand_over_link, invitations_pending, issue_password_token
 from services.product_webhooks import ProductWebhooks, nudge
 from services.settings import Settings
 
@@ -58,6 +58,7 @@ class UserPage:
     per_page: int
     seats_used: int
     seat_limit: int
+    invitations: dict = field(default_factory=dict)  # user id -> when the link expires (None: no link)
 
     @property
     def pages(self) -> int:
@@ -107,12 +108,12 @@ class UserDirectory:
             users = users.filter(search_text__contains=search.casefold())
         total = await users.count()
         page = min(max(query.page, 1), max(1, -(-total // per_page)))
-        field = SORTS.get(query.sort, 'name')
+        sort_field = SORTS.get(query.sort, 'name')
         offset = (page - 1) * per_page
-        if field == 'last_login_at':
+        if sort_field == 'last_login_at':
             rows = await _by_last_login(users, descending=query.descending, offset=offset, limit=per_page)
         else:
-            order = (f'-{field}', '-id') if query.descending else (field, 'id')
+            order = (f'-{sort_field}', '-id') if query.descending else (sort_field, 'id')
             rows = await users.order_by(*order).offset(offset).limit(per_page)
         return UserPage(
             rows=rows,
@@ -121,6 +122,7 @@ class UserDirectory:
             per_page=per_page,
             seats_used=await seats_in_use(organization_id),
             seat_limit=await self._seat_limit(organization_id),
+            invitations=await invitations_pending(rows),
         )
 
     async def add(self, *, session: Session | None, form: UserForm) -> PasswordEmail:

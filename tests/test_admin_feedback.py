@@ -1,12 +1,18 @@
 """What an admin sees after a change, through the simulated user: every figure follows the same change event."""
 
+from datetime import timedelta
+
 from nicegui.testing import User as UserSim
 
-from db.models import User
+from components.user_row import UserRow
+from db.models import PasswordToken, User
+from services.events import users_changed
 from services.forms import UserForm
+from services.moments import long_date, now
 from tests.helpers import create_admin, log_in, session_of
 from tests.test_lifecycle_page import subscribed_page
 from tests.test_subscription_page import running_services
+from tests.test_users_page import row_of, switch
 
 
 async def test_the_seats_in_the_subscription_section_follow_added_and_deleted_users(user: UserSim) -> None:
@@ -30,3 +36,27 @@ async def test_a_trial_organization_counts_its_seats_live_too(user: UserSim) -> 
     await running_services().users.add(session=await session_of(admin),
                                        form=UserForm('Another', 'another@example.com', 'member'))  # fmt: skip
     await user.should_see('2 of 3 used', retries=40)
+
+
+async def test_flipping_is_enabled_says_what_it_did_and_an_invitation_shows_until_when(user: UserSim) -> None:
+    """Issue 14, point 7: a toast per flip, and "Invitation pending" with the date its link expires."""
+    admin = await create_admin()
+    await log_in(user, admin.email)
+    await running_services().users.add(session=await session_of(admin),
+                                       form=UserForm('Max Member', 'max@example.com', 'member'))  # fmt: skip
+    await user.should_see('Max Member', retries=40)
+    row = row_of(user, 'Max Member')
+    token = await PasswordToken.filter(user__email='max@example.com', used_at=None).order_by('-expires_at').first()
+    await user.should_see('Invitation pending', kind=UserRow)
+    await user.should_see(f'Link expires {long_date(token.expires_at)}', kind=UserRow)
+    assert row_of(user, admin.name).props['pending'] == ''  # the admin set a password
+    assert row.props['pending'].startswith('Link expires')
+
+    switch(user, 'Max Member')
+    await user.should_see('Max Member can no longer sign in.', retries=40)
+    switch(user, 'Max Member')
+    await user.should_see('Max Member can sign in again.', retries=40)
+
+    await PasswordToken.filter(user__email='max@example.com').update(expires_at=now() - timedelta(minutes=1))
+    running_services().events.publish(users_changed(admin.organization_id))
+    await user.should_see('Link expired: resend it', kind=UserRow, retries=40)

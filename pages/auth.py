@@ -1,7 +1,7 @@
 """Log in, log out, and the password links: /login, /logout, /forgot-password, /set-password/{token}."""
 
 from fastapi.responses import RedirectResponse
-from nicegui import background_tasks, ui
+from nicegui import app, background_tasks, ui
 
 from components.forms import show_errors
 from components.frame import frame, narrow_card
@@ -11,6 +11,7 @@ from services.container import Services
 from services.errors import RateLimited, ValidationFailed
 from services.organizations import organization_exists
 
+JUST_SET_FOR = 'password_set_for'  # in the browser's server-side storage, from "Set password" to /login
 NO_MAIL = (
     'This Portico sends no email. Ask an administrator of your organization to send you a password link, or ask '
     'whoever runs this server to run: python main.py password-link YOUR-EMAIL'
@@ -31,10 +32,13 @@ def register(services: Services) -> None:
             return RedirectResponse('/setup')
         next_url = browser.safe_next(next)
         product = await oidc.client_name_in(next_url)
+        password_set_for = app.storage.user.pop(JUST_SET_FOR, None)  # shown once, after "Set password"
         with frame('Log in', test_mode=test_mode), narrow_card('Log in to Portico'):
             if product:
                 ui.label(f'Log in to continue to {product}.').classes('text-grey-8').mark('continue-to')
-            _login_form(services, next_url)
+            if password_set_for:
+                ui.label('Your password is set. Log in.').classes('text-positive').mark('password-set')
+            _login_form(services, next_url, email_value=password_set_for or '')
         return None
 
     @ui.page('/forgot-password')
@@ -52,9 +56,10 @@ def register(services: Services) -> None:
             _set_password_form(token)
 
 
-def _login_form(services: Services, next_url: str = '') -> None:
-    email = ui.input('Email').props('type=email autocomplete=username autofocus').classes('w-full')
+def _login_form(services: Services, next_url: str = '', *, email_value: str = '') -> None:
+    email = ui.input('Email', value=email_value).props('type=email autocomplete=username').classes('w-full')
     password = ui.input('Password', password=True).props('autocomplete=current-password').classes('w-full')
+    (password if email_value else email).props('autofocus')
     fields = {'email': email, 'password': password}
 
     async def log_in() -> None:
@@ -108,11 +113,11 @@ def _set_password_form(token: str) -> None:
 
     async def save() -> None:
         try:
-            await passwords.set_password_with_token(token=token, password=password.value, confirm=confirm.value)
+            user = await passwords.set_password_with_token(token=token, password=password.value, confirm=confirm.value)
         except ValidationFailed as failure:
             show_errors({'password': password, 'confirm': confirm}, failure, fallback='confirm')
             return
-        ui.notify('Your password is set. Log in with it now.', type='positive')
+        app.storage.user[JUST_SET_FOR] = user.email  # /login says so and fills the email in, once
         ui.navigate.to('/login')
 
     ui.button('Set password', on_click=save).classes('w-full')

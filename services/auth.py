@@ -87,7 +87,6 @@ async def authenticate(*, email: str, password: str, client_address: str = '') -
             await RateHit.filter(id=address_hit).delete()
     if not user.is_enabled:
         raise ValidationFailed({'password': 'This account is disabled. Ask an administrator of your organization.'})
-    await User.filter(id=user.id).update(last_login_at=now())
     return user
 
 
@@ -140,9 +139,11 @@ async def prune_throttles() -> int:
 async def begin_login(
     user: User, *, browser_id: str, client_address: str = '', max_age: timedelta = SESSION_MAX_AGE
 ) -> str:
-    """After a right password: a single-use ticket, valid for a minute, that only this browser can claim."""
+    """After a right password (or /setup's new admin): a single-use ticket, valid for a minute, that only this
+    browser can claim. The user's last login is now."""
     ticket = secrets.token_urlsafe(32)
     moment = now()
+    await User.filter(id=user.id).update(last_login_at=moment)
     await LoginSession.create(
         user_id=user.id, ticket_digest=digest(ticket), browser_digest=digest(browser_id),
         client_address=client_address[:64], expires_at=moment + max_age, idle_until=moment + LOGIN_TICKET_TTL,

@@ -125,6 +125,8 @@ async def test_setup_exists_only_until_the_first_organization(user: UserSim) -> 
     click(user, 'Create organization')
     await user.should_see('Administration portal', retries=40)
     await user.should_see('Fresh Org')
+    first = await User.get(email='fay@example.com')
+    assert first.last_login_at is not None  # issue 14, point 7: the new admin's row shows this login, not "Never"
     await user.open('/setup')
     await user.should_see('Log in to Portico')
 

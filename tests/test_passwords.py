@@ -34,6 +34,11 @@ async def test_forgot_password_through_smtp_to_a_new_login(smtp: Inbox, user: Us
     user.find('Confirm password').type(NEW_PASSWORD)
     click(user, 'Set password')
     await user.should_see('Log in to Portico', retries=40)
+    await user.should_see('Your password is set. Log in.')  # issue 14, point 7: said once, the email filled in
+    [email] = user.find('Email').elements
+    assert email.value == admin.email
+    await user.open('/login')
+    await user.should_not_see('Your password is set. Log in.')
     await log_in(user, admin.email, PASSWORD, expect='Wrong email or password.')
     await log_in(user, admin.email, NEW_PASSWORD)
     await user.open(link.removeprefix('http://127.0.0.1:8080'))

@@ -33,7 +33,7 @@ def open_add_tokens(
     with dialog_frame('Add tokens') as dialog:
         price = format_money(pack_price, currency)
         ui.label(f'Tokens come in packs of {pack_size:,} for {price} each.').classes('text-grey-8')
-        quantity = whole_field('Quantity', value=1, low=1, high=MAX_TOKEN_PACKS)
+        quantity = whole_field('Quantity', value=1)
         tokens = ui.label()
         total = ui.label().classes('text-weight-medium')
         with ui.row().classes('w-full justify-end'):
@@ -103,7 +103,7 @@ def open_low_balance_alert(*, threshold: int | None, save: Callable[[int | None]
     with dialog_frame('Alert me below') as dialog:
         ui.label('When fewer tokens than this are left, every enabled admin gets one email, and your product hears '
                  'tokens.low_balance. Leave it empty for no alert.').classes('text-grey-8')  # fmt: skip
-        field = whole_field('Alert me below', value=threshold, low=1)
+        field = whole_field('Alert me below', value=threshold)
 
         async def save_it(button: ui.button) -> None:
             empty = field.value in (None, '')

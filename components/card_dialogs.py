@@ -1,13 +1,13 @@
 """The "Payment methods" dialog: the saved cards, each with "Edit", "Make default" and "Remove"."""
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nicegui import background_tasks, events, ui
 
-from components.dialog_kit import brand, busy, dialog_frame, submit, whole_in
+from components.dialog_kit import brand, busy, dialog_frame, submit, whole_field, whole_in
 from services.billing.payment_methods import ONLY_CARD
+from services.organizations import countries
 
 if TYPE_CHECKING:
     from services.billing.payment_methods import Card
@@ -163,28 +163,28 @@ class PaymentMethodsDialog:
 
     def _edit(self, card: 'Card') -> None:
         address = card.address or {}
-        this_year = datetime.now().year
         with dialog_frame('Edit payment method') as dialog:
             ui.label(f'{brand(card.brand)} •••• {card.last4}').classes('text-grey-8')
             with ui.row().classes('w-full no-wrap'):
-                fields = {  # NiceGUI's validation clears a field's message as soon as it is edited
-                    'exp_month': ui.number('Expiration month', value=card.exp_month, min=1, max=12, precision=0),
-                    'exp_year': ui.number(
-                        'Expiration year', value=card.exp_year, min=this_year, max=this_year + 20, precision=0
-                    ),
+                fields = {  # no min or max: NiceGUI would clamp 13 to 12; the service says what is wrong instead
+                    'exp_month': whole_field('Expiration month', value=card.exp_month),
+                    'exp_year': whole_field('Expiration year', value=card.exp_year),
                 }
             fields['name'] = ui.input('Cardholder name', value=card.name or '')
             for key, label in ADDRESS_FIELDS.items():
-                fields[key] = ui.input(label, value=address.get(key) or '')
-            fields['country'].props('maxlength=2 hint="Two letters, e.g. NL"')
+                if key == 'country':  # the organization form's searchable picker, not two free letters
+                    fields[key] = ui.select(countries(), label=label, value=(address.get(key) or '').upper() or None,
+                                            with_input=True, clearable=True)  # fmt: skip
+                else:
+                    fields[key] = ui.input(label, value=address.get(key) or '')
             for element in fields.values():
                 element.classes('w-full')
 
             def values() -> dict:
                 address = {key: (fields[key].value or '').strip() for key in ADDRESS_FIELDS}
                 return {
-                    'exp_month': whole_in(fields['exp_month'].value, 1, 12),
-                    'exp_year': whole_in(fields['exp_year'].value, 1, 9999),  # the service says which years it takes
+                    'exp_month': whole_in(fields['exp_month'].value, -(10**6), 10**6),  # the service says which
+                    'exp_year': whole_in(fields['exp_year'].value, -(10**6), 10**6),  # months and years it takes
                     'name': (fields['name'].value or '').strip(),
                     'address': address | {'country': address['country'].upper()},
                 }

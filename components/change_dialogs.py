@@ -10,7 +10,7 @@ from components.dialog_kit import dialog_frame, seats_text, submit, whole_field,
 from components.forms import show_errors
 from services.errors import ValidationFailed
 from services.moments import long_date
-from services.plans import Interval, Plan, format_money
+from services.plans import Interval, Plan, format_money, too_few_seats
 
 if TYPE_CHECKING:
     from db.models import SubscriptionMirror
@@ -95,7 +95,6 @@ def _fit_to_plan(fields: dict, plan: Plan, plans: tuple[Plan, ...], seats_in_use
     )
     low, most = plan.seat_range(seats_in_use)
     fields['seats'].props['hint'] = f'{plan.name}: {low} to {most} seats, {seats_in_use} in use'
-    fields['seats'].max, fields['seats'].min = most, low
 
 
 def _seats_for(field: ui.number, plan: Plan, seats_in_use: int) -> int | None:
@@ -103,11 +102,15 @@ def _seats_for(field: ui.number, plan: Plan, seats_in_use: int) -> int | None:
     low, most = plan.seat_range(seats_in_use)
     seats = whole_in(field.value, low, most)
     if seats is None:
-        field.error = (
-            f'{plan.name} allows at most {most} seats, and {seats_in_use} users are enabled.'
-            if low > most
-            else f'Choose from {low} to {most} seats.'
-        )
+        typed = whole_in(field.value, -(10**9), 10**9)
+        if low > most:
+            field.error = f'{plan.name} allows at most {most} seats, and {seats_in_use} users are enabled.'
+        elif typed is not None and typed > most:
+            field.error = f'{plan.name} allows at most {most} seats.'
+        elif typed is not None and typed < low:
+            field.error = too_few_seats(plan, low, seats_in_use)
+        else:
+            field.error = f'Enter a whole number of seats, from {low} to {most}.'
     return seats
 
 
@@ -128,13 +131,17 @@ def open_add_seats(
     room = max_seats - current_seats
     with dialog_frame('Add seats') as dialog:
         ui.label(f'You have {current_seats} seats; your plan allows up to {max_seats}.').classes('text-grey-8')
-        field = whole_field('Seats to add', value=1, low=1, high=max(room, 1))
+        field = whole_field('Seats to add', value=1)
         fields = {'seats_to_add': field}
 
         def chosen() -> tuple[int] | None:
             seats = whole_in(field.value, 1, room)
             if seats is None:
-                field.error = f'Choose from 1 to {room} seats.' if room > 0 else f'Your plan allows {max_seats} seats.'
+                typed = whole_in(field.value, -(10**9), 10**9)
+                if room <= 0 or (typed is not None and typed > room):
+                    field.error = f'Your plan allows at most {max_seats} seats: you can add up to {max(room, 0)}.'
+                else:
+                    field.error = 'Add at least 1 seat.' if typed is not None else 'Enter a whole number of seats.'
                 return None
             return (seats,)
 

@@ -68,9 +68,11 @@ async def submit(
     return result
 
 
-def whole_field(label: str, *, value: int, low: int | None = None, high: int | None = None) -> ui.number:
-    """A whole-number field whose messages this module sets itself: NiceGUI's own validation would clear them."""
-    field = ui.number(label, value=value, min=low, max=high, step=1, precision=0).without_auto_validation()
+def whole_field(label: str, *, value: int) -> ui.number:
+    """A whole-number field whose messages this module sets itself: NiceGUI's own validation would clear them. No
+    `min` or `max`: NiceGUI would clamp what was typed on blur (2000 seats becoming 500); a value out of range gets
+    its message next to the field instead."""
+    field = ui.number(label, value=value, step=1, precision=0).without_auto_validation()
     return field.classes('w-full')
 
 

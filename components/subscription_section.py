@@ -224,7 +224,9 @@ class SubscriptionSection(ui.card):
     def _cogwheel(self) -> None:
         overview = self.overview
         with ui.button(icon='settings').props('flat round aria-label="Subscription settings"'):
-            ui.tooltip('Subscription settings')
+            # To the cogwheel's left, never over the menu below it, and none while the menu is open. (On touch
+            # screens Quasar shows tooltips on a long press only.)
+            tip = ui.tooltip('Subscription settings').props('anchor="center left" self="center right"')
             with ui.menu() as outer:
                 for entry in self.actions.menu:
                     _menu_item(entry.label, _closing(outer, entry.on_click))
@@ -239,6 +241,8 @@ class SubscriptionSection(ui.card):
                             _menu_item(entry.label, _closing(outer, entry.on_click))
                 ui.separator()
                 _menu_item('Resync with Stripe', _closing(outer, self._resync))
+            outer.on('before-show', lambda: (tip.props('disable'), tip.run_method('hide')))
+            outer.on('hide', lambda: tip.props(remove='disable'))
 
     async def _resync(self) -> None:
         differences = await self.actions.resync()

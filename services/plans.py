@@ -144,10 +144,18 @@ def check_seats(plan: Plan, seats: int, *, enabled: int) -> None:
     """Refuse a seat count outside what the plan allows while `enabled` users are enabled."""
     floor, most = plan.seat_range(enabled)
     if not isinstance(seats, int) or seats < floor:
-        reason = f'{enabled} users are enabled' if enabled >= plan.min_seats else f'{plan.name} starts at {floor} seats'
-        raise ValidationFailed({'seats': f'Choose at least {floor} seats: {reason}.'})
+        raise ValidationFailed({'seats': too_few_seats(plan, floor, enabled)})
     if seats > most:
         raise ValidationFailed({'seats': f'{plan.name} allows at most {most} seats.'})
+
+
+def too_few_seats(plan: Plan, floor: int, enabled: int) -> str:
+    """ "Choose at least 4 seats: 4 users are enabled." (or the plan's own minimum), in the right plurals."""
+    if enabled >= plan.min_seats:
+        reason = f'{enabled} user is enabled' if enabled == 1 else f'{enabled} users are enabled'
+    else:
+        reason = f'{plan.name} starts at {floor} seat{"s" if floor != 1 else ""}'
+    return f'Choose at least {floor} seat{"s" if floor != 1 else ""}: {reason}.'
 
 
 def load_catalog(path: Path) -> Catalog:

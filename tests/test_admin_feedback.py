@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from nicegui import ui
 from nicegui.testing import User as UserSim
 
 from components.user_row import UserRow
@@ -9,8 +10,8 @@ from db.models import PasswordToken, User
 from services.events import users_changed
 from services.forms import UserForm
 from services.moments import long_date, now
-from tests.helpers import create_admin, log_in, session_of
-from tests.test_lifecycle_page import subscribed_page
+from tests.helpers import click, create_admin, log_in, session_of
+from tests.test_lifecycle_page import menu_entry, subscribed_page
 from tests.test_subscription_page import running_services
 from tests.test_users_page import row_of, switch
 
@@ -60,3 +61,37 @@ async def test_flipping_is_enabled_says_what_it_did_and_an_invitation_shows_unti
     await PasswordToken.filter(user__email='max@example.com').update(expires_at=now() - timedelta(minutes=1))
     running_services().events.publish(users_changed(admin.organization_id))
     await user.should_see('Link expired: resend it', kind=UserRow, retries=40)
+
+
+async def test_seats_out_of_range_get_a_message_at_the_field_not_a_silent_clamp(user: UserSim) -> None:
+    """Issue 14, point 8: 2000 seats on a plan of at most 500 stays 2000 and says why; so does 0."""
+    await subscribed_page(user)
+    menu_entry(user, 'Edit subscription').click()
+    await user.should_see('Billing interval', retries=20)
+    [seats] = user.find(kind=ui.number).elements
+    seats.value = 2000
+    await user.should_see('Professional allows at most 500 seats.', retries=20)
+    seats.run_method('blur')  # where NiceGUI used to clamp to `max`
+    await user.should_see('Professional allows at most 500 seats.')
+    assert seats.value == 2000
+    seats.value = 0
+    await user.should_see('Choose at least 1 seat: 1 user is enabled.', retries=20)
+    assert seats.value == 0
+    [confirm] = user.find(kind=ui.button, content='Confirm').elements
+    assert not confirm.enabled  # nothing can be sent to Stripe
+
+
+async def test_an_expiry_month_of_13_is_refused_at_the_field_and_kept_as_typed(user: UserSim) -> None:
+    await subscribed_page(user)
+    menu_entry(user, 'Payment methods').click()
+    await user.should_see('Expires', retries=60)  # the saved cards, loaded from Stripe
+    click(user, 'Edit')
+    await user.should_see('Edit payment method', retries=20)
+    month = next(element for element in user.find(kind=ui.number).elements if element.props.get('label') ==
+                 'Expiration month')  # fmt: skip
+    month.value = 13
+    click(user, 'Save')
+    await user.should_see('Choose a month from 1 to 12.', retries=20)
+    assert month.value == 13
+    [country] = [element for element in user.find(kind=ui.select).elements if element.props.get('label') == 'Country']
+    assert 'US' in country.options and country.props.get('use-input')  # the organization form's picker

@@ -11,6 +11,7 @@ from components.user_list import UserActions, UserList
 from pages.billing import subscription_actions
 from pages.session import PageSession, logout_token
 from services import organizations
+from services.auth import admins_to_ask
 from services.container import Services
 from services.errors import NotAuthenticated, PermissionDenied
 from services.events import (
@@ -32,9 +33,15 @@ def register(services: Services) -> None:
         except NotAuthenticated:
             return RedirectResponse('/login')
         except PermissionDenied as refusal:
-            with frame('Administration', test_mode=services.settings.offline_billing, user_name='',
-                       logout_token=logout_token(page.session)):  # fmt: skip
-                ui.label(str(refusal)).classes('text-h6 q-mt-xl')
+            member, admins = await admins_to_ask(page.session)
+            with frame('Administration', test_mode=services.settings.offline_billing,
+                       user_name=member.name if member else '', logout_token=logout_token(page.session)):  # fmt: skip
+                greeting = f'{member.name}, you are a member of {member.organization.name}. ' if member else ''
+                ui.label(f'{greeting}{refusal}').classes('text-h6 q-mt-xl').mark('refusal')
+                if admins:  # who can change it: their names and addresses, to ask for admin rights or for help
+                    ui.label('Ask one of its admins:').classes('q-mt-md')
+                    for admin in admins:
+                        ui.label(f'{admin.name} ({admin.email})').mark('admin-to-ask')
                 if services.settings.product_url:
                     ui.link('Go to the product', services.settings.product_url).mark('product-link')
             return None

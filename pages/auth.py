@@ -64,6 +64,12 @@ def _login_form(services: Services, next_url: str = '', *, email_value: str = ''
 
     async def log_in() -> None:
         show_errors(fields, None)
+        missing = {name: message for name, message in (('email', 'Enter your email address.'),
+                                                        ('password', 'Enter your password.'))
+                   if not (fields[name].value or '').strip()}  # fmt: skip
+        if missing:  # said at the field, and not counted as a failed login
+            show_errors(fields, ValidationFailed(missing))
+            return
         try:
             user = await auth.authenticate(email=email.value, password=password.value,
                                            client_address=browser.client_address())  # fmt: skip

@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from db.models import LoginSession, LoginThrottle, RateHit, User
+from db.models import LoginSession, LoginThrottle, RateHit, Role, User
 from services.errors import NotAuthenticated, PermissionDenied, RateLimited, ValidationFailed
 from services.locks import one_at_a_time
 from services.moments import now
@@ -223,3 +223,13 @@ async def require_admin(session: Session | None, *, organization_id: int | None 
     if organization_id is not None and user.organization_id != organization_id:
         raise PermissionDenied('You can only manage your own organization.')
     return user
+
+
+async def admins_to_ask(session: Session | None) -> tuple[User | None, list[User]]:
+    """For a member refused the portal: who they are, and the enabled admins of their organization to ask."""
+    try:
+        user = await load_user(session)
+    except NotAuthenticated:
+        return None, []
+    admins = await User.filter(organization_id=user.organization_id, role=Role.ADMIN, is_enabled=True).order_by('name')
+    return user, admins

@@ -4,6 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from nicegui import ui
 from nicegui.testing import User as UserSim
 
 from db.models import LoginThrottle, Organization, Role, User
@@ -34,6 +35,20 @@ async def test_wrong_password_and_unknown_email_get_the_same_message(user: UserS
     await log_in(user, admin.email, 'not the password', expect=LOGIN_FAILED)
     await log_in(user, 'nobody@example.com', PASSWORD, expect=LOGIN_FAILED)
     await user.should_not_see('Administration portal')
+
+
+async def test_an_empty_login_form_says_which_field_is_missing_and_counts_no_failure(user: UserSim) -> None:
+    """Issue 14, point 14."""
+    admin = await create_admin()
+    await user.open('/login')
+    click(user, 'Log in')
+    await user.should_see('Enter your email address.', retries=20)
+    await user.should_see('Enter your password.')
+    user.find('Email').type(admin.email)
+    click(user, 'Log in')
+    await user.should_see('Enter your password.', retries=20)
+    await user.should_not_see('Enter your email address.')
+    assert not await LoginThrottle.exists(email=admin.email)  # nothing was checked, so nothing counts
 
 
 async def test_five_failures_lock_the_email_for_fifteen_minutes(user: UserSim) -> None:
@@ -92,8 +107,15 @@ async def test_a_member_is_refused(user: UserSim) -> None:
     admin = await create_admin('Secret Org')
     member = await create_member(admin)
     await log_in(user, member.email, expect='You need administrative rights to open the administration portal.')
-    await user.should_not_see('Secret Org')
-    await user.should_not_see('Edit organization')
+    await user.should_not_see('Edit organization')  # nothing of the portal itself
+    # Issue 14, point 14: the refusal names the member, and whom of their own organization to ask.
+    await user.should_see(f'{member.name}, you are a member of Secret Org. You need administrative rights')
+    await user.should_see(f'{admin.name} ({admin.email})')
+    gone = await create_member(admin, role=Role.ADMIN, name='Gone Admin', email='gone@example.com')
+    await User.filter(id=gone.id).update(is_enabled=False)
+    await user.open('/admin')
+    await user.should_see(f'{admin.name} ({admin.email})')
+    await user.should_not_see('Gone Admin')  # disabled admins cannot help
 
 
 async def test_a_disabled_admin_cannot_log_in(user: UserSim) -> None:
@@ -140,3 +162,12 @@ async def test_two_setup_forms_sent_at_once_create_one_organization(db) -> None:
     assert sorted(type(result).__name__ for result in results) == ['PermissionDenied', 'User'], results
     assert any(isinstance(result, PermissionDenied) for result in results)
     assert await Organization.all().count() == 1
+
+
+async def test_help_without_a_login_shows_no_name_and_no_log_out(user: UserSim) -> None:
+    await create_admin()
+    await user.open('/help')
+    await user.should_see('Portico administrator guide')
+    # Not "should_not_see('Log out')": the guide itself speaks of that button.
+    assert not [element for element in user.client.elements.values()
+                if isinstance(element, ui.button) and element.text == 'Log out']  # fmt: skip

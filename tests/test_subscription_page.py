@@ -155,6 +155,8 @@ async def test_help_renders_the_guide_with_the_first_time_purchase_linked_from_t
     for section in ('Buy tokens', 'Edit payment method', 'Billing history', 'Cancelling subscription',
                     'Remove scheduled cancellation', 'Edit user', 'Resend password email', 'Delete user'):  # fmt: skip
         assert section in guide.content, section
+    await user.should_see(admin.name)  # issue 14, point 14: the header keeps the name and "Log out"
+    assert [button for button in user.find(kind=ui.button).elements if button.text == 'Log out']
 
 
 async def test_two_open_pages_follow_a_token_purchase_and_the_end_of_the_subscription(

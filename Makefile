@@ -6,15 +6,18 @@ BIN := $(VENV)/bin
 .PHONY: run test migrate migrations lint format clean
 
 $(BIN)/python:
+	@echo '== creating the virtual environment in $(VENV)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@echo '== installing Portico and its dependencies (a minute or two the first time)'
+	$(BIN)/pip install --quiet --progress-bar off -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo '== installing Portico with its test tools (a few minutes the first time)'
+	$(BIN)/pip install --quiet --progress-bar off -e '.[test]'
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed

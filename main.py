@@ -30,11 +30,12 @@ def main(argv: list[str]) -> int:
     except (SettingsError, PlanCatalogError) as error:
         print(f'portico: {error}', file=sys.stderr)
         return 2
-    if (refusal := migrate(settings)) is not None:
+    applied, refusal = migrate(settings)
+    if refusal is not None:
         print(f'portico: {refusal}', file=sys.stderr)
         return 2
     if args.command == 'migrate':
-        print('Migrations are up to date.')
+        print(migrated(settings, applied))
         return 0
     if args.command:
         return cli.run(settings, args)
@@ -42,15 +43,25 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def migrate(settings: Settings) -> str | None:
-    """Apply pending migrations; the reason in one line when the database refuses or does not answer."""
+def migrate(settings: Settings) -> tuple[list[str], str | None]:
+    """Apply pending migrations: those applied now, or the reason in one line when the database refuses or does not
+    answer."""
     try:
-        asyncio.run(asyncio.wait_for(apply_migrations(settings.database_url), DATABASE_TIMEOUT_SECONDS))
+        return asyncio.run(asyncio.wait_for(apply_migrations(settings.database_url), DATABASE_TIMEOUT_SECONDS)), None
     except TimeoutError:
-        return f'the database did not answer within {DATABASE_TIMEOUT_SECONDS} s'
+        return [], f'the database did not answer within {DATABASE_TIMEOUT_SECONDS} s'
     except Exception as error:  # any driver's refusal (bad password, no such database, …): one line, no traceback
-        return f'cannot open the database: {error or type(error).__name__}'
-    return None
+        return [], f'cannot open the database: {error or type(error).__name__}'
+
+
+def migrated(settings: Settings, applied: list[str]) -> str:
+    """What `migrate` did, in a sentence: a database just created, migrations applied, or nothing to do."""
+    if not applied:
+        return 'Migrations are up to date.'
+    where = settings.sqlite_path or settings.database_url.split('@')[-1]  # never a password
+    if applied[0].startswith('0001'):
+        return f'Created the database at {where} ({len(applied)} migrations).'
+    return f'Applied {len(applied)} migration{"s" if len(applied) != 1 else ""} to {where}: {", ".join(applied)}.'
 
 
 def serve(settings: Settings) -> None:

@@ -24,12 +24,19 @@ def tortoise_config(database_url: str) -> dict:
     }
 
 
-async def apply_migrations(database_url: str) -> None:
-    """Apply pending migrations; a no-op when the schema is current."""
+async def apply_migrations(database_url: str) -> list[str]:
+    """Apply pending migrations (a no-op when the schema is current); returns the names of those applied now."""
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == 'apply_done':
+            applied.append(name)
+
     try:
-        await migrate(config=tortoise_config(database_url))
+        await migrate(config=tortoise_config(database_url), progress=progress)
     finally:
         await Tortoise.close_connections()
+    return applied
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ from db.config import open_database
 from pages.http_security import SecurityHeaders
 from services.auth import prune_throttles
 from services.container import Services
+from services.organizations import organization_exists
 from services.settings import EMULATOR_PATH, Settings
 from stripe_emulator import EmulatorConfig, create_app
 
@@ -51,6 +52,9 @@ def build(settings: Settings) -> Services:
                 background_tasks.create(keep_house(services), name='housekeeping'),
                 background_tasks.create(services.product.run(), name='product webhooks'),
             ]
+            # The one line to look for after `make run`: where to go, and what to do there.
+            ready = 'log in' if await organization_exists() else 'create your organization'
+            print(f'Portico is running at {settings.base_url} — open it to {ready}.', flush=True)
             try:
                 yield
             finally:

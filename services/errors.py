@@ -9,7 +9,9 @@ class ValidationFailed(ServiceError):
     """Input was rejected; `errors` maps each field name to its message, and nothing was written."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__('; '.join(errors.values()))
+        # One sentence per field ("Enter a valid email address… Use at least 10 characters."), not ".;".
+        super().__init__(' '.join(message if message.endswith(('.', '!', '?')) else f'{message}.'
+                                  for message in errors.values()))  # fmt: skip
         self.errors = errors
 
 

@@ -33,8 +33,22 @@ def clean_email(value: str, errors: dict[str, str], field: str, *, required: boo
     try:
         return _normalized_email(value)
     except EmailNotValidError as error:
-        errors[field] = f'Enter a valid email address ({error}).'
+        errors[field] = f'Enter a valid email address: {email_problem(error)}'
         return value
+
+
+def email_problem(error: EmailNotValidError) -> str:
+    """What is wrong with an address, in Portico's words (email-validator's own are for developers)."""
+    text = str(error).lower()
+    if 'after the @' in text or 'domain' in text or 'dns' in text:
+        return 'the part after the @ must be a domain, as in example.com.'
+    if 'must have an @' in text:
+        return 'it needs an @, as in name@example.com.'
+    if 'space' in text:
+        return 'it cannot contain spaces.'
+    if 'before the @' in text or 'period' in text:
+        return 'the part before the @ holds a character or a dot that addresses cannot have there.'
+    return 'use the form name@example.com.'
 
 
 def clean_email_list(value: str, errors: dict[str, str], field: str, *, at_most: int, label: str) -> str:
@@ -46,7 +60,7 @@ def clean_email_list(value: str, errors: dict[str, str], field: str, *, at_most:
         try:
             email = _normalized_email(address)
         except EmailNotValidError as error:
-            errors[field] = f'{address} is not a valid email address ({error}).'
+            errors[field] = f'{address} is not a valid email address: {email_problem(error)}'
             return (value or '').strip()
         if email not in cleaned:
             cleaned.append(email)

@@ -98,6 +98,9 @@ def test_create_admin_refuses_bad_input_with_one_line() -> None:
     result = run_cli('create-admin', '--organization', 'X', '--name', 'Y', '--email', 'nope', '--password', 'short')
     assert result.returncode == 2
     assert result.stderr.strip().count('\n') == 0 and 'valid email' in result.stderr
+    # Issue 14, points 14 and 16: Portico's own words, in sentences: no library parenthesis, no ".;".
+    assert result.stderr.strip() == ('create-admin: Enter a valid email address: it needs an @, as in '
+                                     'name@example.com. Use at least 10 characters.')  # fmt: skip
 
 
 def test_bad_database_url_stops_the_start_without_a_traceback() -> None:
@@ -124,7 +127,10 @@ def test_a_refusing_postgresql_server_stops_the_start_with_one_line() -> None:
 
 def test_migrate_applies_and_then_has_nothing_to_do(tmp_path: Path) -> None:
     url = f'sqlite://{tmp_path / "fresh.sqlite3"}'
-    assert run_cli('migrate', DATABASE_URL=url).returncode == 0
+    first = run_cli('migrate', DATABASE_URL=url)
+    assert first.returncode == 0
+    # Issue 14, point 16: a new database is said to be created, not "up to date".
+    assert first.stdout.strip().startswith(f'Created the database at {tmp_path / "fresh.sqlite3"} (')
     assert run_cli('migrate', DATABASE_URL=url).stdout.strip() == 'Migrations are up to date.'
 
 

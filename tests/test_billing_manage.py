@@ -354,3 +354,23 @@ async def test_the_downgrade_credit_shown_is_the_credit_on_the_invoice(services:
     [invoice] = [invoice for invoice in await invoices_of(services, admin) if invoice['id'] not in before]
     assert preview.due_today == invoice['amount_due'] == 0
     assert preview.credit == -invoice['total'] > 0
+
+
+async def test_each_checkout_says_what_it_did_on_return(services: Services, emulator_app) -> None:
+    """Issue 14, point 3: the toast after Checkout names what happened, not "Checkout complete"."""
+    admin, session_id = await bought(services, emulator_app, plan='flexible', seats=1)
+    checkouts, session = services.billing.checkouts, await session_of(admin)
+    await checkouts.fulfill(session_id)
+    assert (
+        await checkouts.completion_message(session=session, checkout_session_id=session_id) == 'Subscription started.'
+    )
+    url = await services.billing.tokens.start_checkout(session=session, packs=3)
+    response = await pay(emulator_app, url)
+    tokens_session = response.headers['location'].split('checkout_session=')[1]
+    assert await checkouts.completion_message(session=session, checkout_session_id=tokens_session) == (
+        '3,000 tokens added.')  # fmt: skip
+    card_url = await services.billing.payment_methods.add(session=session)
+    card_session = (await pay(emulator_app, card_url)).headers['location'].split('checkout_session=')[1]
+    assert await checkouts.completion_message(session=session, checkout_session_id=card_session) == 'Card saved.'
+    stranger = await session_of(await create_admin('Other Org'))
+    assert await checkouts.completion_message(session=stranger, checkout_session_id=card_session) is None

@@ -116,6 +116,21 @@ class Checkouts:
         context = await self.contexts.of(session)
         return await self.fulfill(checkout_session_id, organization_id=context.organization.id)
 
+    async def completion_message(self, *, session: Session | None, checkout_session_id: str) -> str | None:
+        """What the checkout the caller came back from did, in the toast's words; None when it did nothing."""
+        context = await self.contexts.of(session)
+        checkout = await self.gateway.call('checkout.sessions', 'retrieve', checkout_session_id)
+        if await checkout_owner(checkout) != context.organization.id or checkout['status'] != 'complete':
+            return None
+        if checkout['mode'] == 'setup':
+            return 'Card saved.'
+        if checkout['mode'] == 'subscription':
+            return 'Subscription started.'
+        bought = tokens.purchased_tokens(checkout)
+        if checkout.get('payment_status') != 'paid':
+            return f'Payment processing: {bought:,} tokens are added once the bank confirms it.'
+        return f'{bought:,} tokens added.' if bought else 'Payment complete.'
+
     async def payment_failed(self, session_id: str) -> None:
         """A completed checkout's delayed payment (a bank debit) failed: nothing is credited, and the ledger says so."""
         checkout = await self.gateway.call('checkout.sessions', 'retrieve', session_id)

@@ -373,4 +373,5 @@ async def test_each_checkout_says_what_it_did_on_return(services: Services, emul
     card_session = (await pay(emulator_app, card_url)).headers['location'].split('checkout_session=')[1]
     assert await checkouts.completion_message(session=session, checkout_session_id=card_session) == 'Card saved.'
     stranger = await session_of(await create_admin('Other Org'))
-    assert await checkouts.completion_message(session=stranger, checkout_session_id=card_session) is None
+    with pytest.raises(PermissionDenied):
+        await checkouts.completion_message(session=stranger, checkout_session_id=card_session)

@@ -30,8 +30,11 @@ from services.billing.catalog import CatalogSync
 from services.billing.checkout import Checkouts
 from services.billing.customers import Customers
 from services.billing.invoices import Invoices
+from services.billing.pausing import Pausing
 from services.billing.payment_methods import PaymentMethods
+from services.billing.recovery import Recovery
 from services.billing.resync import Resync
+from services.billing.schedules import ScheduledChanges
 from services.billing.subscriptions import Subscriptions
 from services.billing.tokens import Tokens
 from services.billing.usage import Usage
@@ -132,10 +135,23 @@ ACTIONS: dict[str, tuple[Action, bool]] = {
     'AutoTopUps.offer': (_bound('auto_top_up', 'offer'), False),
     'AutoTopUps.save': (_bound('auto_top_up', 'save', below=500, packs=2, monthly_cap=3), False),
     'AutoTopUps.turn_off': (_bound('auto_top_up', 'turn_off'), False),
+    'Checkouts.completion_message': (
+        lambda w, s: _bound('checkouts', 'completion_message', checkout_session_id=w.checkout_a)(w, s),
+        True,
+    ),
+    'Recovery.pay_now': (_bound('recovery', 'pay_now'), False),
+    'Pausing.pause': (_bound('pausing', 'pause', periods=1), False),
+    'Pausing.resume': (_bound('pausing', 'resume'), False),
+    'ScheduledChanges.preview': (_bound('schedules', 'preview', plan_id='starter', interval='month', seats=5), False),
+    'ScheduledChanges.schedule': (
+        _bound('schedules', 'schedule', plan_id='starter', interval='month', seats=5),
+        False,
+    ),  # fmt: skip
+    'ScheduledChanges.cancel': (_bound('schedules', 'cancel'), False),
 }
 
 CAPABILITIES = (UserDirectory, Organizations, CatalogSync, Customers, Checkouts, Subscriptions, Resync,
-                PaymentMethods, Invoices, Tokens, Usage, AutoTopUps)  # fmt: skip
+                PaymentMethods, Invoices, Tokens, Usage, AutoTopUps, Recovery, Pausing, ScheduledChanges)  # fmt: skip
 
 # Public methods that take no session: no page calls them with an admin's input, or they act for Stripe.
 SYSTEM_ONLY = {
@@ -160,6 +176,8 @@ SYSTEM_ONLY = {
     'Usage.forget_old_keys': 'housekeeping',
     'AutoTopUps.top_up': 'after the commit of the consumption that crossed the threshold, in the background',
     'AutoTopUps.drain': 'tests and shutdown: waits for the purchases under way',
+    'Pausing.resume_due': 'housekeeping: the pauses for N billing periods that are over',
+    'ScheduledChanges.release': 'called by ScheduledChanges.cancel with the context it checked',
 }
 
 CALLERS = ['anonymous', 'member', 'disabled admin', 'admin of another organization', 'stale session epoch']

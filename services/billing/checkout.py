@@ -120,7 +120,9 @@ class Checkouts:
         """What the checkout the caller came back from did, in the toast's words; None when it did nothing."""
         context = await self.contexts.of(session)
         checkout = await self.gateway.call('checkout.sessions', 'retrieve', checkout_session_id)
-        if await checkout_owner(checkout) != context.organization.id or checkout['status'] != 'complete':
+        if await checkout_owner(checkout) != context.organization.id:
+            raise PermissionDenied('This checkout belongs to another organization.')
+        if checkout['status'] != 'complete':
             return None
         if checkout['mode'] == 'setup':
             return 'Card saved.'

@@ -75,8 +75,10 @@ class UserList(ui.card):
                 self.next.props('flat round dense aria-label="Next page"')
 
     async def reload(self) -> None:
+        self._asked = getattr(self, '_asked', 0) + 1
+        asked = self._asked
         result = await self.actions.load(self.query)
-        if result is None:
+        if result is None or asked != self._asked:  # a newer reload is on its way: its answer is the one to show
             return
         self.result = result
         self.query = replace(self.query, page=result.page)

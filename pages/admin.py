@@ -60,6 +60,7 @@ class AdminPortal:
         self.page = page
         self.admin = admin
         self.organization = admin.organization
+        self._billing_asked = 0  # refreshes may finish out of order: only the newest one's answer is shown
 
     async def build(self) -> None:
         portal, quiet = self.page.portal, self.page.quiet
@@ -102,8 +103,10 @@ class AdminPortal:
         await self.activity.reload()
 
     async def refresh_billing(self) -> None:
+        self._billing_asked += 1
+        asked = self._billing_asked
         latest = await self.page.quiet.subscriptions.overview()
-        if latest is not None:
+        if latest is not None and asked == self._billing_asked:  # else a newer refresh shows a newer state
             self.subscription.show(latest)
             await self.refresh_users()
 
@@ -129,8 +132,8 @@ class AdminPortal:
                 ui.navigate.to('/login')
 
         def users_changed_here(_) -> None:
-            later(self.refresh_users)
-            later(self.refresh_billing)  # "N of M used" in the Subscription section counts the same users
+            later(self.refresh_billing)  # "N of M used" in the Subscription section counts the same users, and it
+            # reloads the user list too
 
         unsubscribes = [
             events.subscribe(users_changed(organization_id), users_changed_here),

@@ -16,7 +16,8 @@ from services.events import Events, organization_changed
 from services.locks import one_at_a_time
 from services.passwords import hash_password
 from services.product_webhooks import ProductWebhooks
-from services.validation import check_password, check_pattern, clean_email, clean_email_list, clean_name
+from services.tax_ids import clean_tax_id
+from services.validation import check_password, clean_email, clean_email_list, clean_name
 
 EDITABLE_FIELDS = (
     'name', 'billing_email', 'receipt_emails', 'address_line1', 'address_line2', 'postal_code', 'city', 'country',
@@ -134,13 +135,6 @@ def validate_organization(values: dict[str, str]) -> dict[str, str]:
             label='receipt emails',
         ),
         'country': (values.get('country') or '').strip().upper(),
-        'tax_id': check_pattern(
-            values.get('tax_id', ''),
-            errors,
-            'tax_id',
-            pattern=r'[A-Za-z0-9.\-]{1,32}',
-            message='VAT/tax ID: at most 32 letters, digits, dots and dashes.',
-        ).upper(),
     }
     for field, limit in _LIMITS.items():
         value = (values.get(field) or '').strip()
@@ -149,6 +143,7 @@ def validate_organization(values: dict[str, str]) -> dict[str, str]:
         cleaned[field] = value
     if cleaned['country'] and cleaned['country'] not in countries():
         errors['country'] = 'Choose a country from the list.'
+    cleaned['tax_id'] = clean_tax_id(values.get('tax_id', ''), country=cleaned['country'], errors=errors)
     if errors:
         raise ValidationFailed(errors)
     return cleaned

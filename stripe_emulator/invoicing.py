@@ -74,10 +74,7 @@ def draft(
         'customer_phone': customer.get('phone'),
         'customer_shipping': None,
         'customer_tax_exempt': customer.get('tax_exempt', 'none'),
-        'customer_tax_ids': [
-            {'type': tax_id['type'], 'value': tax_id['value']}
-            for tax_id in ctx.store.find('tax_id', {'customer': customer['id']}, oldest_first=True)
-        ],
+        'customer_tax_ids': customer_tax_ids(ctx, customer),
         'default_payment_method': None,
         'default_source': None,
         'default_tax_rates': [],
@@ -148,6 +145,7 @@ def finalize(ctx: Context, invoice: dict, *, now: int) -> dict:
     customer['balance'] = invoice['ending_balance']
     ctx.save(customer)
     invoice['status'] = 'open'
+    invoice['customer_tax_ids'] = customer_tax_ids(ctx, customer)  # what a draft shows until now, kept from here on
     invoice['effective_at'] = now
     invoice['status_transitions']['finalized_at'] = now
     token = hosted_token(ctx, invoice['id'])
@@ -163,6 +161,12 @@ def void(ctx: Context, invoice: dict, *, now: int) -> dict:
     invoice['status_transitions']['voided_at'] = now
     invoice['amount_remaining'] = 0
     return ctx.save_and_emit('invoice.voided', invoice)
+
+
+def customer_tax_ids(ctx: Context, customer: dict) -> list[dict]:
+    """The customer's tax IDs as an invoice carries them: a draft follows the customer's, a finalized one keeps them."""
+    docs = ctx.store.find('tax_id', {'customer': customer['id']}, oldest_first=True)
+    return [{'type': tax_id['type'], 'value': tax_id['value']} for tax_id in docs]
 
 
 def hosted_token(ctx: Context, invoice_id: str) -> str:

@@ -5,6 +5,7 @@ import datetime
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from . import tax_ids
 from .context import Context
 from .money import format_money
 
@@ -49,7 +50,7 @@ def _parties(pdf: FPDF, ctx: Context, invoice: dict, customer: dict) -> None:
         ' '.join(part for part in (address.get('postal_code'), address.get('city')) if part),
         address.get('country') or '',
         invoice.get('customer_email') or '',
-        *(_tax_id(tax_id) for tax_id in invoice.get('customer_tax_ids') or []),
+        *(tax_ids.printed(tax_id) for tax_id in invoice.get('customer_tax_ids') or []),
     ]
     pdf.set_font('Helvetica', 'B', 10)
     pdf.cell(95, 6, _text(ctx.config.account_name))
@@ -87,11 +88,6 @@ def _lines(pdf: FPDF, invoice: dict) -> None:
         pdf.set_font('Helvetica', 'B' if label == 'Amount due' else '', 10)
         pdf.cell(140, 6, _text(label), align='R')
         pdf.cell(0, 6, _text(format_money(amount, currency)), align='R', new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-
-def _tax_id(tax_id: dict) -> str:
-    # 'eu_vat' reads as 'EU VAT', as on Stripe's invoices.
-    return f'{tax_id["type"].replace("_", " ").upper()} {tax_id["value"]}'
 
 
 def _date(timestamp: int) -> str:

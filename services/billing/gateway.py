@@ -2,7 +2,8 @@
 
 Every write carries a deterministic idempotency key (organization, action, revision) chosen by the caller, so a
 double click or a retry can never create two of anything. Stripe's errors become Portico's: PaymentFailed for a
-card that was refused, BillingUnavailable for everything else.
+card that was refused, TaxIdRefused for a tax ID whose value does not fit its type, BillingUnavailable for everything
+else.
 """
 
 import logging
@@ -18,6 +19,10 @@ log = logging.getLogger('portico.stripe')
 
 class PaymentFailed(ServiceError):
     """The card was refused; the message is Stripe's, meant for the cardholder."""
+
+
+class TaxIdRefused(ServiceError):
+    """Stripe refused a tax ID's value for its type (`tax_id_invalid`); the message is Stripe's."""
 
 
 class BillingUnavailable(ServiceError):
@@ -77,6 +82,8 @@ class StripeGateway:
         except stripe.CardError as error:
             raise PaymentFailed(error.user_message or 'The card was declined.') from None
         except stripe.StripeError as error:
+            if error.code == 'tax_id_invalid':
+                raise TaxIdRefused(error.user_message or 'Stripe refused this tax ID.') from None
             log.warning('Stripe %s.%s failed: %s', resource, method, error)
             raise BillingUnavailable(f'Billing is unavailable right now: {error.user_message or error}') from None
         return result.to_dict() if hasattr(result, 'to_dict') else result

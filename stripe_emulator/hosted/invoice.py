@@ -13,6 +13,7 @@ from ..money import format_money
 from ..pdf import invoice_pdf
 from ..resources import payment_methods
 from ..resources.invoices import pay_invoice
+from ..tax_ids import printed
 from . import cardform
 from .forms import post_payment_form
 from .layout import brand, esc, not_found, page, token_matches
@@ -95,6 +96,7 @@ def _render(ctx: Context, invoice: dict, form: cardform.CardForm, *, token: str,
         f'<td class="num">{money(line["amount"])}</td></tr>'
         for line in invoice['lines']['data']
     )
+    tax_ids = ''.join(f'<p class="muted">{esc(printed(tax_id))}</p>' for tax_id in invoice['customer_tax_ids'] or [])
     status_text = invoice['status']
     pdf_url = esc(ctx.url(f'/invoice/{invoice["id"]}/{token}/pdf'))
     when = invoice['status_transitions']['paid_at'] or invoice['created']
@@ -106,7 +108,7 @@ def _render(ctx: Context, invoice: dict, form: cardform.CardForm, *, token: str,
 <a class="button" href="{pdf_url}">Download invoice</a>"""
     details = f"""<h2>Invoice details</h2>
 <p class="muted">Billed to {esc(invoice['customer_name'] or invoice['customer_email'] or invoice['customer'])}</p>
-<table><thead><tr><th>Description</th><th class="num">Qty</th><th class="num">Amount</th></tr></thead>
+{tax_ids}<table><thead><tr><th>Description</th><th class="num">Qty</th><th class="num">Amount</th></tr></thead>
 <tbody>{lines}</tbody></table>
 <div class="total"><span>Total</span><span>{money(invoice['total'])}</span></div>
 <div class="total"><span>Amount paid</span><span>{money(invoice['amount_paid'])}</span></div>

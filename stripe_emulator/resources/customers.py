@@ -1,5 +1,6 @@
 """Customers and their tax ids."""
 
+from .. import tax_ids
 from ..context import Context
 from ..errors import invalid
 from ..expand import includable
@@ -162,16 +163,11 @@ def _subscriptions(ctx: Context, customer: dict) -> dict:
 
 
 def _create_tax_id(ctx: Context, customer: dict, data: dict, *, param: str | None) -> dict:
-    prefix = f'{param}[' if param else ''
-    tax_type = get_str(data, 'type', required=True)
-    value = get_str(data, 'value', required=True)
-    if tax_type is None or value is None:
-        raise invalid('Missing tax id type or value.', param=f'{prefix}type' if param else 'type')
-    country = value[:2].upper() if tax_type == 'eu_vat' and value[:2].isalpha() else tax_type[:2].upper()
+    tax_type, value = tax_ids.read(data, param=param)
     tax_id = {
         'id': new_id('txi'),
         'object': 'tax_id',
-        'country': country,
+        'country': tax_ids.country(tax_type, value),
         'created': ctx.now(customer),
         'customer': customer['id'],
         'customer_account': None,

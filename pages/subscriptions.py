@@ -61,7 +61,7 @@ class ChoosePage:
                 ui.link('← Back to administration', '/admin')
                 ui.space()
                 ui.link('How buying works', '/help#first-time-purchase')
-            ui.label('Choose subscription').classes('text-h4')
+            ui.label('Choose subscription').classes('text-h4').props('role=heading aria-level=1')
             if canceled:
                 ui.label('Checkout was cancelled. Nothing was charged and nothing changed.').classes(
                     'bg-blue-1 q-pa-sm rounded-borders w-full'
@@ -72,9 +72,8 @@ class ChoosePage:
                     'Change it with "Edit subscription" in the Subscription section.'
                 )
                 return
-            catalog = self.services.billing.catalog
-            self.chooser = PlanChooser(catalog.plans, intervals=catalog.intervals, seats_in_use=overview.seats_used,
-                                       on_checkout=self.checkout)  # fmt: skip
+            plans = self.services.billing.catalog.plans
+            self.chooser = PlanChooser(plans, seats_in_use=overview.seats_used, on_checkout=self.checkout)
 
     async def checkout(self, plan_id: str, interval: str, seats: int) -> None:
         try:
@@ -95,7 +94,7 @@ class ReturnPage:
 
     async def build(self) -> None:
         with _frame(self.services, self.page, self.admin, 'Subscription'):
-            ui.label('Thank you!').classes('text-h4')
+            ui.label('Thank you!').classes('text-h4').props('role=heading aria-level=1')
             self.status = ui.label('Waiting for Stripe to confirm your subscription…').classes('text-h6')
             self.spinner = ui.spinner(size='lg')
             self.details = ui.column()

@@ -185,6 +185,23 @@ def format_money(amount: int, currency: str) -> str:
     return f'{sign}{symbol}{number}' if symbol else f'{sign}{number} {currency.upper()}'
 
 
+def saving(plan: Plan, interval: str) -> str | None:
+    """What paying per `interval` saves against paying monthly: "2 months free", "Save 15%", or None for no saving.
+
+    Whole months are named as such; otherwise the percentage is rounded down, so the saving is never overstated.
+    """
+    interval = Interval(interval)
+    monthly, price = plan.monthly_price, plan.price(interval)
+    saved = monthly * interval.months - price
+    if saved <= 0:
+        return None
+    months, rest = divmod(saved, monthly)
+    if not rest:
+        return f'{months} month{"s" if months != 1 else ""} free'
+    percent = saved * 100 // (monthly * interval.months)
+    return f'Save {percent}%' if percent else None
+
+
 def _plan(plan_id: str, values: dict) -> Plan:
     where = f'plans.{plan_id}'
     if not isinstance(values, dict):

@@ -27,19 +27,22 @@ async def logged_in(live_server: LiveServer, browser, email: str = 'owner@exampl
 async def choose_flexible_yearly_5_seats(page: Page) -> None:
     await page.get_by_role('button', name='Choose subscription').click()
     await expect(page.get_by_role('button', name='Select Flexible')).to_be_visible()
-    await page.get_by_role('button', name='Yearly').first.click()
-    seats = page.get_by_label('Seats').first
-    await seats.fill('5')
-    await seats.blur()
-    await expect(page.get_by_text('$500.00 for 5 seats per year')).to_be_visible()
+    await expect(page.get_by_label('Seats')).to_have_count(0)  # step 1 asks for the plan only
     await page.screenshot(path=ARTIFACTS / 'billing-plans.png', full_page=True)
     await page.get_by_role('button', name='Select Flexible').click()
     await expect(page.get_by_role('button', name='Continue')).to_be_visible()
     await expect(page.get_by_role('button', name='Select Flexible')).to_have_count(0)  # the slide has ended
+    await page.get_by_role('button', name='Yearly', exact=True).click()
+    await expect(page.get_by_text('Yearly: 2 months free')).to_be_visible()
+    seats = page.get_by_label('Seats')
+    await seats.fill('5')
+    await seats.blur()
+    await expect(page.get_by_text('Flexible: $500.00 for 5 seats per year')).to_be_visible()
     await page.screenshot(path=ARTIFACTS / 'billing-stepper-seats.png', animations='disabled')
     await page.get_by_role('button', name='Continue').click()
     await expect(page.get_by_role('button', name='Proceed to checkout')).to_be_visible()
     await expect(page.get_by_role('button', name='Continue')).to_have_count(0)
+    await expect(page.get_by_text('$100.00 / year (2 months free)')).to_be_visible()
     await page.screenshot(path=ARTIFACTS / 'billing-stepper-review.png', animations='disabled')
     await page.get_by_role('button', name='Proceed to checkout').click()
     await expect(page.get_by_label('Card number')).to_be_visible()
@@ -118,3 +121,38 @@ async def test_cancelling_checkout_returns_to_the_plans_with_nothing_changed(liv
     await expect(page.get_by_role('button', name='Select Flexible')).to_be_visible()
     await page.goto(f'{live_server.url}/admin')
     await expect(page.get_by_text('Trial: 14 days left')).to_be_visible()
+
+
+PRICES = ('$6.00 per seat / month', '$12.00 per seat / month', '$10.00 per seat / month')  # plans.toml's plans
+YEARLY_PRICES = ('or $60.00 per seat / year', 'or $120.00 per seat / year', 'or $100.00 per seat / year')
+
+
+async def test_the_plan_cards_line_up_their_prices_and_no_step_is_wider_than_a_phone(
+    live_server: LiveServer, browser
+) -> None:
+    page = await logged_in(live_server, browser)
+    await page.set_viewport_size({'width': 1280, 'height': 900})
+    await page.get_by_role('button', name='Choose subscription').click()
+    await expect(page.get_by_role('button', name='Select Flexible')).to_be_visible()
+    for texts in (PRICES, YEARLY_PRICES):
+        boxes = [await page.get_by_text(text, exact=True).bounding_box() for text in texts]
+        assert len({box['x'] for box in boxes}) == 3, boxes  # side by side
+        assert len({round(box['y']) for box in boxes}) == 1, boxes  # at the same height
+    buttons = [await page.get_by_role('button', name=f'Select {plan}').bounding_box()
+               for plan in ('Starter', 'Professional', 'Flexible')]  # fmt: skip
+    assert len({round(box['y']) for box in buttons}) == 1, buttons
+
+    await page.set_viewport_size({'width': 390, 'height': 844})
+    await expect(page.get_by_text(PRICES[0], exact=True)).to_be_visible()
+    await page.screenshot(path=ARTIFACTS / 'billing-plans-phone.png', full_page=True)
+    assert await fits_the_width(page), 'the plans'
+    await page.get_by_role('button', name='Select Flexible').click()
+    await expect(page.get_by_role('button', name='Continue')).to_be_visible()
+    assert await fits_the_width(page), 'the seats and billing interval'
+    await page.get_by_role('button', name='Continue').click()
+    await expect(page.get_by_role('button', name='Proceed to checkout')).to_be_visible()
+    assert await fits_the_width(page), 'the review'
+
+
+async def fits_the_width(page: Page) -> bool:
+    return await page.evaluate('document.documentElement.scrollWidth <= innerWidth')

@@ -11,7 +11,8 @@ from services.organizations import EDITABLE_FIELDS
 
 SaveOrganization = Callable[[dict[str, str]], Awaitable[Organization | None]]
 
-_LABELS = {
+# The form's labels; the Activity log names the fields it reports with them too.
+FIELD_LABELS = {
     'name': 'Organization name',
     'billing_email': 'Billing email',
     'receipt_emails': 'Receipt emails (optional)',
@@ -58,17 +59,20 @@ class OrganizationSection(ui.card):
         return ', '.join(line for line in lines if line) or '—'
 
     def open_editor(self) -> None:
-        with ui.dialog() as dialog, ui.card().style('width: 32rem; max-width: 95vw'):
+        with (
+            ui.dialog().props('aria-label="Edit organization"') as dialog,
+            ui.card().style('width: 32rem; max-width: 95vw'),
+        ):
             ui.label('Edit organization').classes('text-h6')
             fields: dict[str, ui.element] = {}
             for name in EDITABLE_FIELDS:
                 value = getattr(self.organization, name) or ''
                 if name == 'country':
                     fields[name] = ui.select(
-                        self.countries, label=_LABELS[name], value=value or None, with_input=True, clearable=True
+                        self.countries, label=FIELD_LABELS[name], value=value or None, with_input=True, clearable=True
                     )
                 else:
-                    fields[name] = ui.input(_LABELS[name], value=value)
+                    fields[name] = ui.input(FIELD_LABELS[name], value=value)
                 if name == 'receipt_emails':
                     fields[name].props('hint="Up to 3, separated by commas. They get every receipt too."')
                 fields[name].classes('w-full').mark(f'organization-{name}')

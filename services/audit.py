@@ -57,8 +57,8 @@ async def latest(*, organization_id: int, limit: int = AUDIT_PAGE) -> list[Audit
     return await AuditEvent.filter(organization_id=organization_id).order_by('-created_at', '-id').limit(limit)
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
-    """'field: old → new' for each field that differs, for showing an event in one line."""
-    before, after = before or {}, after or {}
-    parts = [f'{key}: {before.get(key)!s} → {after.get(key)!s}' for key in after if before.get(key) != after.get(key)]
-    return ', '.join(parts)
+async def actor_of(*, organization_id: int, action: str, target_label: str) -> str | None:
+    """Who last recorded `action` on this target: the admin who started a checkout that Stripe completes later."""
+    events = AuditEvent.filter(organization_id=organization_id, action=action, target_label=target_label)
+    event = await events.order_by('-id').first()
+    return event.actor_name if event else None

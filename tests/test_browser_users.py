@@ -169,7 +169,7 @@ async def test_html_in_a_name_is_shown_as_text_in_the_browser(portal: LiveServer
     assert await page.locator('b', has_text='Bold').count() == 0  # no element was made from them
     assert await page.locator('img[src="x"]').count() == 0
     await page.get_by_role('button', name='Activity').click()
-    await expect(page.get_by_text(f'{ADMIN_NAME} added markup@example.com')).to_be_visible()
+    await expect(page.get_by_text(f'{ADMIN_NAME} added {name} (member)')).to_be_visible()
     assert dialogs == []
 
 

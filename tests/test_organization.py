@@ -46,7 +46,7 @@ async def test_admin_edits_the_organization(user: UserSim) -> None:
     event = await AuditEvent.get(organization_id=admin.organization_id, action='organization.edited')
     assert (event.before['name'], event.after['name'], event.actor_name) == ('Acme Corp', 'Acme Europe', admin.name)
     user.find(kind=ui.expansion, content='Activity').elements.pop().value = True
-    await user.should_see(f'{admin.name} edited the organization', retries=20)
+    await user.should_see(f"{admin.name} changed the organization's name to Acme Europe", retries=20)
 
 
 @pytest.mark.parametrize(

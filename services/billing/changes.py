@@ -42,4 +42,4 @@ def summary(subscription: SubscriptionMirror) -> dict:
 
 
 def change_summary(plan: Plan, interval: str, seats: int) -> dict:
-    return {'plan': plan.id, 'interval': interval, 'seats': seats}
+    return {'plan': plan.id, 'plan_name': plan.name, 'interval': interval, 'seats': seats}

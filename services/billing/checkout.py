@@ -164,11 +164,27 @@ class Checkouts:
                     await BillingAccount.filter(organization_id=owner).update(revision=F('revision') + 1)
                     await audit.record_system(
                         organization_id=owner, action=f'billing.checkout_completed.{checkout["mode"]}',
-                        target_type='checkout', target_label=checkout['id'], after=_summary(checkout),
+                        target_type='checkout', target_label=checkout['id'], after=await self._summary(checkout, owner),
                     )  # fmt: skip
         except IntegrityError:
             if not await CheckoutFulfillment.exists(session_id=session_id):  # else: another process, just now
                 raise
+
+    async def _summary(self, checkout: dict, owner: int) -> dict:
+        """What the audit log says of a completed checkout: what it cost and bought, and who bought tokens."""
+        summary = {'total': format_money(checkout.get('amount_total') or 0, checkout.get('currency') or 'usd')}
+        metadata = checkout.get('metadata') or {}
+        if metadata.get('tokens'):
+            summary['tokens'] = int(metadata['tokens'])
+            summary['paid'] = checkout.get('payment_status') == 'paid'
+            if buyer := await audit.actor_of(organization_id=owner, action='billing.token_checkout_started',
+                                             target_label=checkout['id']):  # fmt: skip
+                summary['buyer'] = buyer
+        if metadata.get('plan_id'):
+            summary['plan'] = metadata['plan_id']
+            if plan := self.contexts.plan(metadata['plan_id']):
+                summary['plan_name'] = plan.name
+        return summary
 
     async def _default_card_if_none(self, checkout: dict, subscription: dict | None) -> dict | None:
         """The card a checkout saved becomes the customer's default when there was none, or always when it was
@@ -199,13 +215,3 @@ class Checkouts:
                 return await self.gateway.call('subscriptions', 'update', mirror.stripe_subscription_id,
                                                default_payment_method=card)  # fmt: skip
         return None
-
-
-def _summary(checkout: dict) -> dict:
-    summary = {'total': format_money(checkout.get('amount_total') or 0, checkout.get('currency') or 'usd')}
-    metadata = checkout.get('metadata') or {}
-    if metadata.get('tokens'):
-        summary['tokens'] = int(metadata['tokens'])
-    if metadata.get('plan_id'):
-        summary['plan'] = metadata['plan_id']
-    return summary

@@ -122,7 +122,9 @@ class ScheduledChanges:
             return await self.contexts.settle(
                 context, released, action='billing.scheduled_change_cancelled', before={
                     'plan': subscription.scheduled_plan_id, 'interval': subscription.scheduled_interval,
-                    'seats': subscription.scheduled_seats}, after=summary(subscription),
+                    'seats': subscription.scheduled_seats,
+                    'plan_name': getattr(self.contexts.plan(subscription.scheduled_plan_id), 'name', '')},
+                after=summary(subscription),
             )  # fmt: skip
 
     async def release(self, context: BillingContext) -> dict:

@@ -66,6 +66,7 @@ class Tokens:
         )  # fmt: skip
         await audit.record(
             actor=context.admin, action='billing.token_checkout_started', target_type='tokens',
+            target_label=checkout['id'],  # for the completed checkout to name its buyer (audit.actor_of)
             after={'packs': packs, 'tokens': tokens, 'total': format_money(pack.price * packs, plan.currency)},
         )  # fmt: skip
         return checkout['url']
@@ -117,7 +118,7 @@ async def credit_tokens_once(*, organization_id: int, checkout: dict) -> bool:
     return await _write(
         organization_id, tokens, kind='purchase', checkout_session_id=checkout['id'],
         description=f'Bought {packs} token pack(s): {tokens:,} tokens',
-        audit_action='billing.tokens_credited', audit_label=checkout['id'],
+        audit_action='billing.tokens_credited', audit_label=checkout['id'], audit_after={'amount': _total(checkout)},
     )  # fmt: skip
 
 
@@ -129,7 +130,7 @@ async def credit_top_up_once(*, organization_id: int, intent: dict) -> bool:
     return await _write(
         organization_id, tokens, kind='auto_top_up', reference=intent['id'],
         description=intent.get('description') or f'Auto top-up: {tokens:,} tokens',
-        audit_action='billing.auto_top_up', audit_label=intent['id'],
+        audit_action='billing.auto_top_up', audit_label=intent['id'], audit_after={'amount': _money(intent)},
     )  # fmt: skip
 
 
@@ -153,6 +154,7 @@ async def note_failed_payment(*, organization_id: int, checkout: dict) -> bool:
         organization_id, 0, kind='payment_failed', reference=f'failed:{checkout["id"]}',
         description=f'Payment failed: {tokens:,} tokens were not credited',
         audit_action='billing.token_payment_failed', audit_label=checkout['id'],
+        audit_after={'ordered': tokens, 'amount': _total(checkout)},
     )  # fmt: skip
 
 
@@ -177,7 +179,7 @@ async def take_back(
         await _write(
             organization_id, -share, kind='refund', reference=f'refund:{refund["id"]}',
             description=f'Refund of {_money(refund)}: {share:,} tokens taken back',
-            audit_action='billing.tokens_refunded', audit_label=refund['id'],
+            audit_action='billing.tokens_refunded', audit_label=refund['id'], audit_after={'amount': _money(refund)},
         )  # fmt: skip
     for dispute in disputes:
         if dispute.get('status') != 'lost':
@@ -187,14 +189,14 @@ async def take_back(
         await _write(
             organization_id, -share, kind='dispute', reference=f'dispute:{dispute["id"]}',
             description=f'Dispute lost: {share:,} tokens taken back',
-            audit_action='billing.tokens_disputed', audit_label=dispute['id'],
+            audit_action='billing.tokens_disputed', audit_label=dispute['id'], audit_after={'amount': _money(dispute)},
         )  # fmt: skip
     return taken
 
 
 async def _write(
     organization_id: int, delta: int, *, kind: str, description: str, checkout_session_id: str | None = None,
-    reference: str | None = None, audit_action: str = '', audit_label: str = '',
+    reference: str | None = None, audit_action: str = '', audit_label: str = '', audit_after: dict | None = None,
 ) -> bool:  # fmt: skip
     """One entry and the balance, once per cause; False when it was written before."""
     try:
@@ -212,7 +214,8 @@ async def _write(
             if audit_action:
                 await audit.record_system(
                     organization_id=organization_id, action=audit_action, target_type='tokens',
-                    target_label=audit_label, after={'tokens': delta, 'description': description},
+                    target_label=audit_label,
+                    after={'tokens': delta, 'description': description, **(audit_after or {})},
                 )  # fmt: skip
     except IntegrityError:
         return False  # this cause was entered before: a repeated webhook, the return page, or another process
@@ -231,5 +234,10 @@ async def rearm_low_balance(organization_id: int) -> None:
     ).update(auto_topup_armed=True)
 
 
-def _money(refund: dict) -> str:
-    return format_money(refund.get('amount') or 0, refund.get('currency') or 'usd')
+def _money(payment: dict) -> str:
+    """What a refund, a dispute or a PaymentIntent is for, as the audit log shows it."""
+    return format_money(payment.get('amount') or 0, payment.get('currency') or 'usd')
+
+
+def _total(checkout: dict) -> str:
+    return format_money(checkout.get('amount_total') or 0, checkout.get('currency') or 'usd')

@@ -34,7 +34,13 @@ STRIPE_TYPES := .cache/stripe-node-23.1.0
 $(STRIPE_TYPES)/VERSION:
 	sh tests/conformance/fetch_types.sh $(STRIPE_TYPES)
 
-test: $(VENV)/.installed-test $(STRIPE_TYPES)/VERSION
+# axe-core, the accessibility engine tests/test_browser_accessibility.py runs in Chromium: from the npm registry once.
+AXE_CORE := .cache/axe-core-4.14.1
+
+$(AXE_CORE)/axe.min.js:
+	sh tests/accessibility/fetch_axe.sh $(AXE_CORE)
+
+test: $(VENV)/.installed-test $(STRIPE_TYPES)/VERSION $(AXE_CORE)/axe.min.js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadfile

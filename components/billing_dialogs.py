@@ -84,7 +84,7 @@ def open_token_history(*, entries: list['TokenLedgerEntry'], daily_use: list[tup
             grid = ui.grid(columns='auto 1fr auto').classes('w-full gap-x-4 gap-y-1 overflow-auto')
             with grid.style('max-height: 50vh'):
                 for caption in ('Date', 'Description', 'Tokens'):
-                    ui.label(caption).classes('text-grey-7 text-weight-medium')
+                    ui.label(caption).classes('text-grey-8 text-weight-medium gt-xs')  # a phone: no column headers
                 for entry in sorted(entries, key=lambda entry: entry.created_at, reverse=True):
                     ui.label(long_date(entry.created_at))
                     if label := KIND_LABELS.get(entry.kind):
@@ -125,12 +125,20 @@ def open_low_balance_alert(*, threshold: int | None, save: Callable[[int | None]
             ui.button('Save', on_click=lambda e: save_it(e.sender)).props('no-caps')
 
 
+INVOICE_GRID = """
+.invoice-grid { display: grid; grid-template-columns: auto 1fr auto auto auto auto; }
+@media (max-width: 599px) { .invoice-grid { grid-template-columns: auto 1fr auto; } }
+"""
+
+
 def open_billing_history(*, load: Callable[[str | None], Awaitable['InvoicePage | None']]) -> None:
     with dialog_frame('Billing history', width='48rem') as dialog:
-        table = ui.grid(columns='auto 1fr auto auto auto auto').classes('w-full items-center gap-x-4 gap-y-1')
+        # Six columns on a desktop; on a phone each invoice takes two lines of three (CSS in INVOICE_GRID).
+        ui.add_css(INVOICE_GRID)
+        table = ui.element('div').classes('invoice-grid w-full items-center gap-x-4 gap-y-1')
         with table:
             for caption in ('Date', 'Number', 'Amount', 'Status', '', ''):
-                ui.label(caption).classes('text-grey-7 text-weight-medium')
+                ui.label(caption).classes('text-grey-8 text-weight-medium gt-xs')  # a phone: no column headers
         note = ui.label('Loading invoices…').classes('text-grey-7')
         with ui.row().classes('w-full items-center'):
             more = ui.button('Load more').props('outline no-caps')
@@ -153,9 +161,10 @@ def open_billing_history(*, load: Callable[[str | None], Awaitable['InvoicePage 
                     ui.label(invoice.number or '—')
                     ui.label(format_money(invoice.total, invoice.currency)).classes('text-right')
                     ui.label(invoice.status.replace('_', ' ').capitalize())
-                    for caption, url in (('View', invoice.hosted_url), ('PDF', invoice.pdf_url)):
-                        if url:
-                            ui.link(caption, url, new_tab=True)
+                    for caption, url, named in (('View', invoice.hosted_url, 'View invoice'),
+                                                ('PDF', invoice.pdf_url, 'PDF of invoice')):  # fmt: skip
+                        if url:  # named for screen readers, which list the links of a page out of their rows
+                            ui.link(caption, url, new_tab=True).props(f'aria-label="{named} {invoice.number or ""}"')
                         else:
                             ui.label()  # a draft has no page yet: keep the grid's columns
                     shown.append(invoice.id)

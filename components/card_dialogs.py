@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from nicegui import background_tasks, events, ui
 
-from components.dialog_kit import brand, busy, dialog_frame, submit, whole_field, whole_in
+from components.dialog_kit import brand, busy, dialog_frame, focus_soon, retitle, submit, whole_field, whole_in
 from services.billing.payment_methods import ONLY_CARD
 from services.organizations import countries
 
@@ -51,18 +51,23 @@ class PaymentMethodsDialog:
         self.removing: str | None = None  # the card whose removal waits for "Remove" or "Keep"
         self.generation = 0
         with dialog_frame('Payment methods', width='36rem') as self.dialog:
-            if owed:
-                ui.label(f'{owed} is owed. Make the card you want to pay with the default, or add one, then "Pay now".'
-                         ).classes('text-body2').mark('owed')  # fmt: skip
-            self.list = ui.column().classes('w-full gap-2')
-            with self.list:
-                ui.label('Loading payment methods…').classes('text-grey-7')
-            with ui.row().classes('w-full items-center'):
-                ui.button('Add payment method', icon='add', on_click=self._add).props('outline no-caps')
-                ui.space()
-                ui.button('Close', on_click=self.dialog.close).props('flat no-caps')
-                if pay_now:
-                    ui.button('Pay now', on_click=self._pay).props('no-caps color=negative')
+            # Two views of one dialog: the cards, or one card's form ("Edit payment method") in their place.
+            self.cards_view = ui.column().classes('w-full gap-2')
+            self.edit_view = ui.column().classes('w-full gap-2')
+            self.edit_view.set_visibility(False)
+            with self.cards_view:
+                if owed:
+                    ui.label(f'{owed} is owed. Make the card you want to pay with the default, or add one, then '
+                             '"Pay now".').classes('text-body2').mark('owed')  # fmt: skip
+                self.list = ui.column().classes('w-full gap-2')
+                with self.list:
+                    ui.label('Loading payment methods…').classes('text-grey-7')
+                with ui.row().classes('w-full items-center'):
+                    ui.button('Add payment method', icon='add', on_click=self._add).props('outline no-caps')
+                    ui.space()
+                    ui.button('Close', on_click=self.dialog.close).props('flat no-caps')
+                    if pay_now:
+                        ui.button('Pay now', on_click=self._pay).props('no-caps color=negative')
         background_tasks.create(self.reload(), name='load payment methods', context=self.list)
 
     async def reload(self) -> None:
@@ -105,15 +110,20 @@ class PaymentMethodsDialog:
                     ui.label(f'Expires {card.exp_month:02d}/{card.exp_year}').classes('text-caption text-grey-7')
                 ui.space()
                 if self.removing != card.id:
-                    ui.button('Edit', on_click=lambda: self._edit(card)).props('flat dense no-caps')
+                    # Each card's buttons say which card (WCAG 2.4.6): "Edit Visa ending in 4242".
+                    ui.button('Edit', on_click=lambda: self._edit(card)).props(
+                        f'flat dense no-caps aria-label="Edit {name}"'
+                    )
                     if not card.is_default:
                         ui.button(
                             'Make default',
                             on_click=lambda e: self._act(
                                 e.sender, lambda: self.make_default(card.id), f'{name} is now the default.'
                             ),
-                        ).props('flat dense no-caps')
-                    ui.button('Remove', on_click=lambda: self._ask_removal(card.id)).props('flat dense no-caps')
+                        ).props(f'flat dense no-caps aria-label="Make default: {name}"')
+                    ui.button('Remove', on_click=lambda: self._ask_removal(card.id)).props(
+                        f'flat dense no-caps aria-label="Remove {name}"'
+                    )
             if self.removing == card.id and self.renewing and len(self.cards or []) == 1:
                 # Refused before it is asked: the reason instead of a confirmation (the service refuses it too).
                 with ui.row().classes('w-full items-center justify-end no-wrap'):
@@ -161,9 +171,20 @@ class PaymentMethodsDialog:
             event.sender.disable()  # the browser is leaving for the page that saves a card
             ui.navigate.to(url)
 
+    def _show_cards(self, card_name: str) -> None:
+        """Back from a card's form to the cards, the focus on that card's "Edit" (WCAG 2.4.3)."""
+        self.edit_view.set_visibility(False)
+        self.edit_view.clear()
+        self.cards_view.set_visibility(True)
+        retitle(self.dialog, 'Payment methods')
+        focus_soon(f'\'[aria-label="Edit {card_name}"]\'')
+
     def _edit(self, card: 'Card') -> None:
         address = card.address or {}
-        with dialog_frame('Edit payment method') as dialog:
+        name = f'{brand(card.brand)} ending in {card.last4}'
+        dialog = self.dialog
+        self.edit_view.clear()
+        with self.edit_view:
             ui.label(f'{brand(card.brand)} •••• {card.last4}').classes('text-grey-8')
             with ui.row().classes('w-full no-wrap'):
                 fields = {  # no min or max: NiceGUI would clamp 13 to 12; the service says what is wrong instead
@@ -195,11 +216,17 @@ class PaymentMethodsDialog:
                     button,
                     lambda: self.update(card.id, values()),
                     fields=fields,
-                    success=f'{brand(card.brand)} ending in {card.last4} was saved.',
+                    success=f'{name} was saved.',
+                    close=False,
                 )
                 if saved is not None:
                     await self.reload()
+                    self._show_cards(name)
 
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
+                ui.button('Cancel', on_click=lambda: self._show_cards(name)).props('flat no-caps')
                 ui.button('Save', on_click=lambda e: save(e.sender)).props('no-caps')
+        self.cards_view.set_visibility(False)
+        self.edit_view.set_visibility(True)
+        retitle(dialog, 'Edit payment method')
+        focus_soon(f"'#c{fields['exp_month'].id}'")  # the form's first field, as a dialog of its own would

@@ -288,6 +288,6 @@ def show_charge(preview: 'ChangePreview | ScheduledPreview', currency: str) -> N
 
 def _warn(warning: str | None) -> None:
     if warning:
-        with ui.row().classes('w-full no-wrap items-start bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
+        with ui.row().classes('w-full no-wrap items-start bg-orange-1 text-deep-orange-10 q-pa-sm rounded-borders'):
             ui.icon('warning')
             ui.label(warning)

@@ -52,8 +52,10 @@ async def submit(
     success: str,
     fields: dict[str, ui.element] | None = None,
     fallback: str | None = None,
+    close: bool = True,
 ) -> object | None:
-    """Run the dialog's action once: on success say so and close; on field errors show them and stay open."""
+    """Run the dialog's action once: on success say so and close (unless `close` is False: the dialog goes on with
+    another view); on field errors show them and stay open."""
     if not button.enabled:
         return None
     with busy(dialog):
@@ -64,8 +66,25 @@ async def submit(
             return None
     if result is not None:
         ui.notify(success, type='positive')
-        dialog.close()
+        if close:
+            dialog.close()
     return result
+
+
+def focus_soon(selector: str) -> None:
+    """Focus the element a CSS selector (a JavaScript string) finds, once the browser has drawn the update that made
+    it visible; an input's wrapper gives the focus to its input."""
+    focus = '(e?.matches("input, button") ? e : e?.querySelector("input, button"))?.focus()'
+    ui.run_javascript(f'setTimeout(() => {{ const e = document.querySelector({selector}); {focus}; }}, 50)')
+
+
+def retitle(dialog: ui.dialog, title: str) -> None:
+    """Name the dialog (for screen readers and tests) and its heading anew: one dialog that shows another view, as
+    "Payment methods" becomes "Edit payment method", rather than a second dialog stacked on the first."""
+    dialog.props['aria-label'] = title
+    dialog.update()
+    heading = next(element for element in dialog.descendants() if element.props.get('role') == 'heading')
+    heading.set_text(title)
 
 
 def whole_field(label: str, *, value: int) -> ui.number:

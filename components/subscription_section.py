@@ -17,14 +17,15 @@ from services.moments import long_date
 from services.plans import format_money
 
 STATUS_LABELS = {
+    # Each colour keeps white text at 4.5:1 or more (WCAG AA).
     'active': ('Active', 'positive'),
-    'trialing': ('Trialing', 'info'),
-    'past_due': ('Past due', 'warning'),
+    'trialing': ('Trialing', 'blue-9'),
+    'past_due': ('Past due', 'deep-orange-10'),
     'unpaid': ('Unpaid', 'negative'),
-    'canceled': ('Canceled', 'grey'),
-    'incomplete': ('Incomplete', 'warning'),
-    'incomplete_expired': ('Expired', 'grey'),
-    'paused': ('Paused', 'grey'),
+    'canceled': ('Canceled', 'grey-8'),
+    'incomplete': ('Incomplete', 'deep-orange-10'),
+    'incomplete_expired': ('Expired', 'grey-8'),
+    'paused': ('Paused', 'grey-8'),
 }
 
 
@@ -86,7 +87,9 @@ class SubscriptionSection(ui.card):
         if overview.subscribed and subscription.scheduled_at:
             scheduled_note(overview)
         if overview.cancellation_scheduled:
-            with ui.row().classes('w-full items-center bg-orange-1 text-orange-10 q-pa-sm rounded-borders'):
+            with ui.row().classes(
+                'w-full items-center no-wrap bg-orange-1 text-deep-orange-10 q-pa-sm rounded-borders'
+            ):
                 ui.icon('event_busy')
                 ui.label(f'Your subscription is cancelled and ends on {long_date(ends_or_renews_on(subscription))}. '
                          'Until then everything keeps working.')  # fmt: skip
@@ -159,9 +162,9 @@ class SubscriptionSection(ui.card):
         ui.label('Status').classes('text-grey-7')
         text, color = STATUS_LABELS.get(subscription.status, (subscription.status.title(), 'grey'))
         if overview.cancellation_scheduled:  # not a green "Active" for a subscription about to end
-            text, color = f'Cancels on {long_date(ends_or_renews_on(subscription))}', 'orange-9'
+            text, color = f'Cancels on {long_date(ends_or_renews_on(subscription))}', 'deep-orange-10'
         with ui.row():
-            ui.badge(text, color=color).classes('text-body2 q-px-sm').mark('subscription-status')
+            ui.badge(text, color=color).classes('text-body2 q-px-sm').props('multi-line').mark('subscription-status')
         self._seats_field()
         if subscription.status == 'paused':
             ui.label('Resumes on').classes('text-grey-7')
@@ -194,7 +197,7 @@ class SubscriptionSection(ui.card):
                 ).classes('text-grey-7 text-caption').mark('low-balance-alert')
             if (auto := overview.auto_top_up) and auto.line:  # its settings, or why it buys nothing now
                 ui.element('div')
-                color = 'text-negative' if auto.error else 'text-orange-10' if auto.at_cap else 'text-grey-7'
+                color = 'text-negative' if auto.error else 'text-deep-orange-10' if auto.at_cap else 'text-grey-7'
                 ui.label(auto.line).classes(f'{color} text-caption').mark('auto-top-up')
 
     def _trial_fields(self) -> None:

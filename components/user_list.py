@@ -1,6 +1,7 @@
 """The "Users" section: search, sort and paging done by the database, one row per user of the current page.
 
-The pencil, lock and trashcan buttons show when a row is hovered or holds keyboard focus (CSS below). The component
+The pencil, lock and trashcan buttons show when a row is hovered or holds keyboard focus, and always on a phone or a
+touch screen (CSS below). The component
 does no I/O of its own: it calls the callbacks it is given, which return None when the action was refused.
 """
 
@@ -23,11 +24,25 @@ ROW_STYLE = """
             grid-template-columns: minmax(0, 1.2fr) minmax(0, 1.6fr) 5rem 6rem 9rem 7rem; }
 .user-row:hover, .user-row:focus-within { background: #f5f7ff; }
 .user-row:focus-visible { outline: 2px solid var(--q-primary); }
-.user-row .row-actions { visibility: hidden; }
-.user-row:hover .row-actions, .user-row:focus-within .row-actions { visibility: visible; }
-.user-head { font-weight: 500; color: #666; background: none !important; }
-.user-row.user-muted > div:not(.row-actions) { color: #6b6b6b; font-style: italic; }
+/* Transparent, not hidden: Shift+Tab from below the list must still reach them (a hidden button takes no focus). */
+.user-row .row-actions { opacity: 0; }
+.user-row:hover .row-actions, .user-row:focus-within .row-actions { opacity: 1; }
+.user-head { font-weight: 500; color: #616161; background: none !important; }
+.user-row.user-muted > div:not(.row-actions) { color: #616161; font-style: italic; }
 .user-pending { color: #8a4b00; line-height: 1.2; }
+@media (hover: none) { .user-row .row-actions { opacity: 1; } }  /* a touch screen has no hover */
+@media (max-width: 599px) {  /* a phone: each user is a card, its buttons always there */
+  .user-head { display: none; }
+  .user-row { grid-template-columns: minmax(0, 1fr) auto; grid-template-areas:
+              "name enabled" "email email" "role seen" "actions actions";
+              border: 1px solid #e0e0e0; border-radius: 8px; margin-bottom: 0.5rem; padding: 0.5rem 0.75rem; }
+  .user-row .cell-name { grid-area: name; font-weight: 500; }
+  .user-row .cell-email { grid-area: email; white-space: normal; overflow-wrap: anywhere; }
+  .user-row .cell-role { grid-area: role; }
+  .user-row .cell-enabled { grid-area: enabled; }
+  .user-row .cell-seen { grid-area: seen; text-align: right; }
+  .user-row .row-actions { grid-area: actions; opacity: 1; justify-content: flex-end; }
+}
 </style>
 """
 
@@ -62,9 +77,10 @@ class UserList(ui.card):
                 ui.input('Search users', on_change=lambda e: self._set(search=e.value or '', page=1)).props(
                     'debounce=300 clearable dense outlined'
                 ).classes('w-72').mark('search-users')
-            self.rows_area = ui.column().classes('w-full gap-0')
-            with ui.row().classes('w-full items-center justify-end'):
-                ui.label('Rows per page').classes('text-grey-7')
+            # A table for screen readers (they announce each cell's column), a grid on screen, cards on a phone.
+            self.rows_area = ui.column().classes('w-full gap-0').props('role=table aria-label="User list"')
+            with ui.row().classes('w-full items-center justify-end no-wrap'):
+                ui.label('Rows per page').classes('text-grey-8 gt-xs')  # a phone: the select's name says it
                 ui.select(
                     [25, 50, 100], value=DEFAULT_PAGE_SIZE, on_change=lambda e: self._set(per_page=e.value, page=1)
                 ).props('dense borderless aria-label="Rows per page"')
@@ -93,28 +109,31 @@ class UserList(ui.card):
             for user in result.rows:
                 self._row(user)
             if not result.rows:
-                ui.label('No users match your search.').classes('q-pa-md text-grey-7')
+                with ui.element('div').props('role=row'):
+                    ui.label('No users match your search.').classes('q-pa-md text-grey-8').props('role=cell')
 
     async def _set(self, **changes) -> None:
         self.query = replace(self.query, **changes)
         await self.reload()
 
     def _header(self) -> None:
-        with ui.element('div').classes('user-row user-head w-full'):
+        with ui.element('div').classes('user-row user-head w-full').props('role=row'):
             for caption, sort in (('Name', 'name'), ('Email', 'email')):
                 self._sort_button(caption, sort)
-            ui.label('Role')
-            ui.label('Is enabled?')
+            ui.label('Role').props('role=columnheader')
+            ui.label('Is enabled?').props('role=columnheader')
             self._sort_button('Last login', 'last_login')
-            ui.element('div')
+            ui.element('div').props('role=columnheader aria-label=Actions')
 
     def _sort_button(self, caption: str, sort: str) -> None:
         active = self.query.sort == sort
         descending = not self.query.descending if active else False
-        button = ui.button(caption, on_click=lambda: self._set(sort=sort, descending=descending, page=1))
-        button.props('flat dense no-caps align=left').classes('text-grey-8')
+        with ui.element('div').props('role=columnheader') as header:
+            button = ui.button(caption, on_click=lambda: self._set(sort=sort, descending=descending, page=1))
+        button.props('flat dense no-caps align=left').classes('text-grey-9')
         if active:
             button.props(f'icon-right={"arrow_downward" if self.query.descending else "arrow_upward"}')
+            header.props(f'aria-sort={"descending" if self.query.descending else "ascending"}')
         button.props['aria-label'] = f'Sort by {caption.lower()}'
 
     def _row(self, user: User) -> UserRow:
@@ -154,7 +173,7 @@ class UserList(ui.card):
             ui.notify(f'A password email is on its way to {user.email}.', type='positive')
 
     def open_add_dialog(self) -> None:
-        with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
+        with ui.dialog().props('aria-label="Add user"') as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
             ui.label('Add user').classes('text-h6')
             full = self.result is not None and self.result.seats_used >= self.result.seat_limit
             seats_note = ui.row().classes('items-center text-negative')
@@ -180,7 +199,7 @@ class UserList(ui.card):
         dialog.open()
 
     def open_edit_dialog(self, user: User) -> None:
-        with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
+        with ui.dialog().props('aria-label="Edit user"') as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
             ui.label('Edit user').classes('text-h6')
             fields = _user_fields(user)
             if user.id == self.current_user_id:  # refused by the service too; said here before anyone tries
@@ -222,7 +241,7 @@ class UserList(ui.card):
         return result
 
     def open_delete_dialog(self, user: User) -> None:
-        with ui.dialog() as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
+        with ui.dialog().props('aria-label="Delete user"') as dialog, ui.card().style('width: 28rem; max-width: 95vw'):
             ui.label('Delete user').classes('text-h6')
             ui.label('This removes the user, ends their sessions and frees their seat:')
             ui.label(user.name).classes('text-weight-medium')
@@ -242,7 +261,10 @@ def open_link_dialog(sent: PasswordEmail) -> None:
     """Without SMTP nothing was mailed: the acting admin sees the link once, to hand it over themself."""
     user = sent.user
     lifetime = '72 hours' if user.password_hash is None else '72 hours; their current password keeps working'
-    with ui.dialog().props('persistent') as dialog, ui.card().style('width: 32rem; max-width: 95vw'):
+    with (
+        ui.dialog().props('persistent aria-label="Set-password link"') as dialog,
+        ui.card().style('width: 32rem; max-width: 95vw'),
+    ):
         ui.label('Set-password link').classes('text-h6')
         ui.label(
             f'No email was sent: this Portico has no mail server (SMTP). Give this link to {user.name} '

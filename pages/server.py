@@ -129,6 +129,7 @@ def run(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         title='Portico',
+        language='en-US',  # <html lang="en-US">, which screen readers need to pick their voice
         storage_secret=settings.storage_secret,
         # The browser's cookie holds the session: Secure behind https, and never older than a session may get.
         session_middleware_kwargs={

@@ -49,6 +49,8 @@ ONCE_ON_SQLITE = (
     'test_browser_lifecycle.py',
     'test_browser_foundation.py',
     'test_browser_auto_top_up.py',
+    'test_browser_accessibility.py',
+    'test_browser_activity.py',
 )  # fmt: skip
 
 

@@ -160,7 +160,7 @@ async def test_without_smtp_the_admin_copies_the_link_shown_once(live_server: Li
     await shown.get_by_role('button', name='Close').click()
     await expect(shown).to_be_hidden()
 
-    row = page.get_by_role('group', name='Lena Link', exact=True)
+    row = page.get_by_role('row', name='Lena Link', exact=True)
     await row.hover()  # the guide's way: the row's buttons show on hover
     await row.get_by_role('button', name='Resend password email').click()
     again = page.get_by_role('dialog').filter(has_text='Set-password link')

@@ -160,6 +160,8 @@ async def test_edit_a_payment_method_and_add_another(live_server: LiveServer, br
     await visa.get_by_role('button', name='Edit').click()
     edit = page.get_by_role('dialog', name='Edit payment method')
     await expect(edit.get_by_label('Cardholder name')).to_have_value('Olga Owner')
+    await expect(page.get_by_role('dialog'), 'the form replaces the cards, not a dialog on top').to_have_count(1)
+    await expect(edit.get_by_label('Expiration month')).to_be_focused()
     await edit.get_by_label('Expiration month').fill('7')
     await edit.get_by_label('Expiration year').fill('2031')
     await edit.get_by_label('Cardholder name').fill('Olga O. Owner')

@@ -50,7 +50,7 @@ async def admin_page(browser: Browser, server: LiveServer, email: str = ADMIN_EM
 
 
 def row_of(page: Page, name: str) -> Locator:
-    return page.get_by_role('group', name=name, exact=True)
+    return page.get_by_role('row', name=name, exact=True)
 
 
 async def choose_role(page: Page, dialog: Locator, role: str) -> None:
@@ -116,7 +116,7 @@ async def test_add_user_mails_a_set_password_link_and_the_new_users_log_in(
     member_page = await set_password_from_mail(browser, portal, smtp, 'max@example.com')
     await log_in(member_page, portal, 'max@example.com', NEW_PASSWORD)
     await expect(member_page.get_by_text(REFUSED)).to_be_visible()
-    await expect(member_page.get_by_role('group', name=ADMIN_NAME)).to_have_count(0)
+    await expect(member_page.get_by_role('row', name=ADMIN_NAME)).to_have_count(0)
 
     admin_page_ = await set_password_from_mail(browser, portal, smtp, 'alan@example.com')
     await log_in(admin_page_, portal, 'alan@example.com', NEW_PASSWORD)
@@ -128,19 +128,20 @@ async def test_row_buttons_show_on_hover_and_on_keyboard_focus(portal: LiveServe
     page = await admin_page(browser, portal)
     row = await add_user(page, 'Hugo Hover', 'hugo@example.com')
     buttons = [row.get_by_role('button', name=name) for name in ('Edit user', 'Resend password email', 'Delete user')]
+    # Transparent until shown, not hidden, so that Shift+Tab from below the list reaches them too.
+    actions = row.locator('.row-actions')
     await page.mouse.move(0, 0)
     await page.evaluate('document.activeElement.blur()')  # nothing in the row holds the focus
-    for button in buttons:
-        await expect(button).to_be_hidden()
+    await expect(actions).to_have_css('opacity', '0')
 
     await row.hover()
+    await expect(actions).to_have_css('opacity', '1')
     for button in buttons:
         await expect(button).to_be_visible()
     await row.screenshot(path=ARTIFACTS / 'users-hovered-row.png', animations='disabled')
 
     await page.mouse.move(0, 0)
-    for button in buttons:
-        await expect(button).to_be_hidden()
+    await expect(actions).to_have_css('opacity', '0')
     await page.get_by_label('Search users').focus()
     for _ in range(20):  # the keyboard way in: Tab from the search field until the row holds the focus
         await page.keyboard.press('Tab')
@@ -148,15 +149,22 @@ async def test_row_buttons_show_on_hover_and_on_keyboard_focus(portal: LiveServe
             break
     else:
         pytest.fail('Tab never reached the row of Hugo Hover')
-    for button in buttons:
-        await expect(button).to_be_visible()
+    await expect(actions).to_have_css('opacity', '1')
     await page.keyboard.press('Tab')  # its "Is enabled?" switch
     await expect(row.get_by_role('switch', name='Is enabled?')).to_be_focused()
-    for button in buttons:  # then the three buttons, each visible while it holds the focus
+    for button in buttons:  # then the three buttons, each shown while it holds the focus
         await page.keyboard.press('Tab')
         await expect(button).to_be_focused()
-        await expect(button).to_be_visible()
+        await expect(actions).to_have_css('opacity', '1')
     await page.screenshot(path=ARTIFACTS / 'users-focused-row.png', animations='disabled')
+
+    await page.keyboard.press('Tab')  # out of the list, to the paging below it: the buttons fade
+    assert not await row.evaluate('row => row.contains(document.activeElement)')
+    await expect(actions).to_have_css('opacity', '0')
+    for button in reversed(buttons):  # and back: Shift+Tab from below the list reaches the last row's buttons
+        await page.keyboard.press('Shift+Tab')
+        await expect(button).to_be_focused()
+        await expect(actions).to_have_css('opacity', '1')
 
 
 async def test_html_in_a_name_is_shown_as_text_in_the_browser(portal: LiveServer, browser: Browser) -> None:

@@ -51,7 +51,7 @@ label.method:has(input:focus-visible){outline:3px solid rgba(99,91,255,.45);outl
 #pay-form:has(#method-sepa:checked) #card-fields,#pay-form:has(#method-sepa:checked) .for-card{display:none}
 #pay-form:has(#method-card:checked) #sepa-fields,#pay-form:has(#method-card:checked) .for-sepa{display:none}
 .mandate{font-size:12px;color:#697386;margin:16px 0 0}
-footer{text-align:center;color:#a3acb9;font-size:12px;padding:0 0 32px}
+footer{text-align:center;color:#5c6677;font-size:12px;padding:0 0 32px}
 table{width:100%;border-collapse:collapse;margin-top:20px}
 th,td{text-align:left;padding:10px 0;border-bottom:1px solid #e3e8ee}
 th{font-size:12px;color:#697386;font-weight:600;text-transform:uppercase;letter-spacing:.03em}

@@ -8,11 +8,15 @@ from nicegui import ui
 
 PAGE_STYLE = 'max-width: 64rem; margin: 0 auto'
 KEYBOARD = (Path(__file__).parent / 'keyboard.js').read_text()  # focus back from dialogs; arrow keys in menus
-# WCAG AA contrast (4.5:1) where Quasar's and NiceGUI's defaults fall short: links (#3b82f6 is 3.67:1 on white) and
+# What every page shares. WCAG AA contrast (4.5:1) where Quasar's and NiceGUI's defaults fall short: links (#3b82f6 is 3.67:1 on white) and
 # the stepper's steps not reached yet (2.67:1); "positive" (Quasar's #21ba45 under white text is 2.56:1).
-CONTRAST_CSS = """
+PAGE_CSS = """
 a.nicegui-link { color: #1d4ed8; }
 .q-stepper__tab:not(.q-stepper__tab--active):not(.q-stepper__tab--done) { color: #616161; }
+@media (max-width: 599px) {  /* a phone: the sections' captions take less room than their values */
+  .field-grid { grid-template-columns: 6.5rem minmax(0, 1fr) !important; align-items: baseline !important; }
+  .field-grid > * { overflow-wrap: anywhere; }
+}
 """
 TEST_MODE_NOTE = (
     'Billing runs on the built-in Stripe emulator: no money moves and no card is charged. '
@@ -27,7 +31,7 @@ def frame(
     """`logout_token` (pages.session.logout_token) goes with the "Log out" form, which POSTs to /logout."""
     ui.page_title(f'{title} · Portico')
     ui.colors(primary='#3949ab', positive='#2e7d32')
-    ui.add_css(CONTRAST_CSS)
+    ui.add_css(PAGE_CSS)
     ui.add_body_html(f'<script>{KEYBOARD}</script>')
     with ui.header().classes('items-center bg-white text-grey-9 shadow-1 q-px-lg'):
         ui.link('Portico', '/admin').classes('text-h6 text-weight-bold text-primary no-underline')

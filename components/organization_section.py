@@ -39,7 +39,7 @@ class OrganizationSection(ui.card):
                 edit = ui.button(icon='edit', on_click=self.open_editor).mark('edit-organization')
                 with edit.props('flat round aria-label="Edit organization"'):
                     ui.tooltip('Edit organization')
-            with ui.grid(columns='10rem 1fr').classes('gap-y-1'):
+            with ui.grid(columns='10rem 1fr').classes('field-grid gap-y-1'):
                 self._row('Name', lambda o: o.name)
                 self._row('Billing email', lambda o: o.billing_email or '—')
                 self._row('Receipt emails', lambda o: o.receipt_emails or '—')

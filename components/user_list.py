@@ -39,7 +39,7 @@ ROW_STYLE = """
   .user-row .cell-name { grid-area: name; font-weight: 500; }
   .user-row .cell-email { grid-area: email; white-space: normal; overflow-wrap: anywhere; }
   .user-row .cell-role { grid-area: role; }
-  .user-row .cell-enabled { grid-area: enabled; }
+  .user-row .cell-enabled { grid-area: enabled; justify-self: end; }
   .user-row .cell-seen { grid-area: seen; text-align: right; }
   .user-row .row-actions { grid-area: actions; opacity: 1; justify-content: flex-end; }
 }

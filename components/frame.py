@@ -8,8 +8,8 @@ from nicegui import ui
 
 PAGE_STYLE = 'max-width: 64rem; margin: 0 auto'
 KEYBOARD = (Path(__file__).parent / 'keyboard.js').read_text()  # focus back from dialogs; arrow keys in menus
-# What every page shares. WCAG AA contrast (4.5:1) where Quasar's and NiceGUI's defaults fall short: links (#3b82f6 is 3.67:1 on white) and
-# the stepper's steps not reached yet (2.67:1); "positive" (Quasar's #21ba45 under white text is 2.56:1).
+# What every page shares. WCAG AA contrast (4.5:1) where Quasar's and NiceGUI's defaults fall short: links (#3b82f6
+# is 3.67:1 on white), the stepper's steps not reached yet (2.67:1), "positive" (#21ba45 under white is 2.56:1).
 PAGE_CSS = """
 a.nicegui-link { color: #1d4ed8; }
 .q-stepper__tab:not(.q-stepper__tab--active):not(.q-stepper__tab--done) { color: #616161; }

@@ -93,7 +93,7 @@ class SubscriptionSection(ui.card):
                 ui.icon('event_busy')
                 ui.label(f'Your subscription is cancelled and ends on {long_date(ends_or_renews_on(subscription))}. '
                          'Until then everything keeps working.')  # fmt: skip
-        with ui.grid(columns='10rem 1fr').classes('gap-y-2 items-center'):
+        with ui.grid(columns='10rem 1fr').classes('field-grid gap-y-2 items-center'):
             if overview.subscribed:
                 self._subscribed_fields()
             else:

@@ -65,6 +65,7 @@ class UserList(ui.card):
         self.current_user_id = current_user_id
         self.query = UserQuery()
         self.result: UserPage | None = None
+        self._asked = 0  # reloads (search, paging, live updates) may finish out of order: the newest one is shown
         ui.add_head_html(ROW_STYLE)
         self.classes('w-full').props('aria-label="Users"')
         with self:
@@ -91,7 +92,7 @@ class UserList(ui.card):
                 self.next.props('flat round dense aria-label="Next page"')
 
     async def reload(self) -> None:
-        self._asked = getattr(self, '_asked', 0) + 1
+        self._asked += 1
         asked = self._asked
         result = await self.actions.load(self.query)
         if result is None or asked != self._asked:  # a newer reload is on its way: its answer is the one to show

@@ -1,7 +1,7 @@
 """/admin: the administration portal, for enabled admins only."""
 
 from fastapi.responses import RedirectResponse
-from nicegui import background_tasks, ui
+from nicegui import ui
 
 from components.activity_log import ActivityLog
 from components.frame import frame
@@ -9,6 +9,7 @@ from components.organization_section import OrganizationSection
 from components.subscription_section import SubscriptionSection
 from components.user_list import UserActions, UserList
 from pages.billing import subscription_actions
+from pages.refresh import OneAtATime
 from pages.session import PageSession, logout_token
 from services import organizations
 from services.auth import admins_to_ask
@@ -60,7 +61,6 @@ class AdminPortal:
         self.page = page
         self.admin = admin
         self.organization = admin.organization
-        self._billing_asked = 0  # refreshes may finish out of order: only the newest one's answer is shown
 
     async def build(self) -> None:
         portal, quiet = self.page.portal, self.page.quiet
@@ -103,10 +103,8 @@ class AdminPortal:
         await self.activity.reload()
 
     async def refresh_billing(self) -> None:
-        self._billing_asked += 1
-        asked = self._billing_asked
         latest = await self.page.quiet.subscriptions.overview()
-        if latest is not None and asked == self._billing_asked:  # else a newer refresh shows a newer state
+        if latest is not None:
             self.subscription.show(latest)
             await self.refresh_users()
 
@@ -115,12 +113,7 @@ class AdminPortal:
         session leaves at once. Callbacks run in the context of whoever published, so they touch only this client."""
         client, events, organization_id = ui.context.client, self.services.events, self.organization.id
 
-        def later(work) -> None:
-            async def run() -> None:
-                with client:
-                    await work()
-
-            background_tasks.create(run(), name='refresh admin page')
+        later = OneAtATime(client)
 
         def copy_organization(saved) -> None:
             for field in organizations.EDITABLE_FIELDS:

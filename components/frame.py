@@ -13,6 +13,7 @@ KEYBOARD = (Path(__file__).parent / 'keyboard.js').read_text()  # focus back fro
 PAGE_CSS = """
 a.nicegui-link { color: #1d4ed8; }
 .q-stepper__tab:not(.q-stepper__tab--active):not(.q-stepper__tab--done) { color: #616161; }
+@media (hover: none) { .q-tooltip.hover-only { display: none !important; } }  /* a touch screen */
 @media (max-width: 599px) {  /* a phone: the sections' captions take less room than their values */
   .field-grid { grid-template-columns: 6.5rem minmax(0, 1fr) !important; align-items: baseline !important; }
   .field-grid > * { overflow-wrap: anywhere; }

@@ -227,9 +227,10 @@ class SubscriptionSection(ui.card):
     def _cogwheel(self) -> None:
         overview = self.overview
         with ui.button(icon='settings').props('flat round aria-label="Subscription settings"'):
-            # To the cogwheel's left, never over the menu below it, and none while the menu is open. (On touch
-            # screens Quasar shows tooltips on a long press only.)
+            # To the cogwheel's left, never over the menu below it, none while the menu is open, and none on a touch
+            # screen, whose hover before a tap would show it over the menu (CSS `hover-only` in components/frame.py).
             tip = ui.tooltip('Subscription settings').props('anchor="center left" self="center right"')
+            tip.classes('hover-only')
             with ui.menu() as outer:
                 for entry in self.actions.menu:
                     _menu_item(entry.label, _closing(outer, entry.on_click))

@@ -358,3 +358,19 @@ async def test_the_cogwheel_tooltip_never_covers_its_menu(live_server: LiveServe
                                  [box['x'] + box['width'] / 2, box['y'] + box['height'] / 2])  # fmt: skip
     assert on_top and 'Payment methods' in on_top
     await shot(page, 'cogwheel-open')
+
+    # A touch screen (a phone, as Chromium emulates one): no tooltip, even when the browser sends a hover (some
+    # send one before a tap, and Quasar would show the tooltip over the menu).
+    phone = await page.context.browser.new_context(storage_state=await page.context.storage_state(),
+                                                   viewport={'width': 390, 'height': 844}, is_mobile=True,
+                                                   has_touch=True)  # fmt: skip
+    touch = await phone.new_page()
+    await touch.goto(page.url)
+    assert await touch.evaluate('matchMedia("(hover: none)").matches')
+    cogwheel = section(touch).get_by_role('button', name='Subscription settings')
+    await cogwheel.hover()
+    await touch.wait_for_timeout(700)  # past the tooltip's delay
+    await expect(touch.get_by_role('tooltip').filter(has_text='Subscription settings')).to_have_count(0)
+    await cogwheel.tap()
+    await expect(touch.get_by_role('menuitem', name='Payment methods')).to_be_visible()
+    await expect(touch.get_by_role('tooltip').filter(has_text='Subscription settings')).to_have_count(0)

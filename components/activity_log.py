@@ -6,6 +6,7 @@ from nicegui import ui
 
 from components.activity_sentences import sentence
 from db.models import AuditEvent
+from services.moments import long_date
 
 
 class ActivityLog(ui.expansion):
@@ -31,7 +32,9 @@ class ActivityLog(ui.expansion):
             if not events:
                 ui.label('Nothing has happened yet.').classes('text-grey-7')
             for event in events:
-                with ui.row().classes('w-full no-wrap items-baseline gap-2'):
-                    ui.label(event.created_at.strftime('%Y-%m-%d %H:%M:%S')).classes('text-grey-7 text-no-wrap')
+                # The moment beside its sentence, or above it where the two do not fit side by side (a phone).
+                with ui.row().classes('w-full items-baseline gap-x-2 gap-y-0'):
+                    ui.label(long_date(event.created_at, time=True)).classes('text-grey-7 text-no-wrap')
                     # The whole sentence, wrapped: a word longer than the line (an email, say) breaks, none is cut.
-                    ui.label(sentence(event)).classes('min-w-0 break-words').mark('activity-entry')
+                    entry = ui.label(sentence(event)).classes('min-w-0 break-words').style('flex: 1 1 20rem')
+                    entry.mark('activity-entry')

@@ -16,6 +16,7 @@ from db.models import AuditEvent
 from services.forms import ROLE_CHOICES, UserForm
 from services.organizations import countries
 from services.plans import Interval
+from services.words import plural
 
 USER_LABELS = {item.name: item.metadata['label'] for item in fields(UserForm)}
 # What a resync's differences (`mirror.comparable`) are about, in the words of the Subscription section.
@@ -343,7 +344,7 @@ def _count(number: object, noun: str) -> str:
     """'3,000 tokens', '1 seat'; nothing when the number is missing."""
     if not isinstance(number, int) or isinstance(number, bool):
         return ''
-    return f'{number:,} {noun}{"" if number == 1 else "s"}'
+    return plural(number, noun)
 
 
 def _nonzero(money: object) -> bool:

@@ -12,43 +12,62 @@ from typing import TYPE_CHECKING
 
 from nicegui import background_tasks, ui
 
-from components.dialog_kit import busy, dialog_frame, submit, whole_field, whole_in
+from components.dialog_kit import brand, busy, dialog_frame, submit, whole_field, whole_in
 from components.forms import show_errors
-from services.billing.tokens import MAX_TOKEN_PACKS
 from services.errors import ValidationFailed
 from services.moments import long_date
 from services.plans import format_money
+from services.words import plural
 
 if TYPE_CHECKING:
     from db.models import TokenLedgerEntry
     from services.billing.invoices import InvoicePage
+    from services.billing.tokens import TokenOffer, TokenPurchase
 
 # Ledger kinds the Token history marks with a label of their own.
 KIND_LABELS = {'auto_top_up': 'Auto top-up'}
 
 
 def open_add_tokens(
-    *, pack_size: int, pack_price: int, currency: str, checkout: Callable[[int], Awaitable[str | None]]
+    *,
+    offer: 'TokenOffer',
+    checkout: Callable[[int], Awaitable[str | None]],
+    pay_now: Callable[[int], Awaitable['TokenPurchase | None']],
 ) -> None:
-    with dialog_frame('Add tokens') as dialog:
-        price = format_money(pack_price, currency)
-        ui.label(f'Tokens come in packs of {pack_size:,} for {price} each.').classes('text-grey-8')
+    """Packs by "Quantity" and their total; then "Proceed to checkout" (any card), or, with a default card, "Pay
+    $30.00 with Visa ending in 4242" at once. A refused card is told here, and leaves Checkout."""
+    card = f'{brand(offer.card_brand)} ending in {offer.card_last4}' if offer.card_brand else ''
+    refused = False
+    with dialog_frame('Add tokens', width='36rem' if card else '30rem') as dialog:  # three buttons in a row
+        price = format_money(offer.pack_price, offer.currency)
+        ui.label(f'Tokens come in packs of {offer.pack_size:,} for {price} each.').classes('text-grey-8')
         quantity = whole_field('Quantity', value=1)
         tokens = ui.label()
         total = ui.label().classes('text-weight-medium')
+        if card:
+            ui.label(f'Pay now with your default card, {card}, or proceed to checkout to use another card.').classes(
+                'text-grey-8'
+            ).mark('add-tokens-card')
+        refusal = ui.label().classes('text-negative').props('role=alert').mark('add-tokens-refusal')
+        refusal.set_visibility(False)
         with ui.row().classes('w-full justify-end'):
             ui.button('Cancel', on_click=dialog.close).props('flat no-caps')
-            proceed = ui.button('Proceed to checkout').props('no-caps')
+            proceed = ui.button('Proceed to checkout').props('no-caps' + (' outline' if card else ''))
+            pay = ui.button().props('no-caps') if card else None
 
         def show_total() -> None:
-            packs = whole_in(quantity.value, 1, MAX_TOKEN_PACKS)
-            quantity.error = None if packs else f'Choose from 1 to {MAX_TOKEN_PACKS} packs.'
-            tokens.text = f'{packs} pack{"s" if packs != 1 else ""} = {packs * pack_size:,} tokens' if packs else ''
-            total.text = f'Total: {format_money(packs * pack_price, currency)}' if packs else ''
+            packs = whole_in(quantity.value, 1, offer.max_packs)
+            quantity.error = None if packs else f'Choose from 1 to {offer.max_packs} packs.'
+            tokens.text = f'{plural(packs, "pack")} = {packs * offer.pack_size:,} tokens' if packs else ''
+            total.text = f'Total: {format_money(packs * offer.pack_price, offer.currency)}' if packs else ''
             proceed.set_enabled(packs is not None)
+            if pay is not None:
+                amount = format_money((packs or 0) * offer.pack_price, offer.currency)
+                pay.text = f'Pay {amount} with {card}' if packs else f'Pay with {card}'
+                pay.set_enabled(packs is not None and not refused)
 
         async def go() -> None:
-            packs = whole_in(quantity.value, 1, MAX_TOKEN_PACKS)
+            packs = whole_in(quantity.value, 1, offer.max_packs)
             if packs is None or not proceed.enabled:
                 return
             with busy(dialog):
@@ -61,8 +80,37 @@ def open_add_tokens(
                 proceed.disable()  # the browser is leaving for the checkout page
                 ui.navigate.to(url)
 
+        async def pay_at_once() -> None:
+            nonlocal refused
+            packs = whole_in(quantity.value, 1, offer.max_packs)
+            if packs is None or not pay.enabled:
+                return
+            with busy(dialog):
+                try:
+                    purchase = await pay_now(packs)
+                except ValidationFailed as failure:
+                    show_errors({'quantity': quantity}, failure, fallback='quantity')
+                    return
+            if purchase is None:
+                return  # refused before any payment, and said so
+            if purchase.refusal:  # nothing was charged: Checkout can take another card, or ask the bank to confirm
+                refused = True
+                pay.disable()
+                proceed.props(remove='outline')  # now the way to pay
+                refusal.text = (f'{purchase.refusal} Nothing was charged and no tokens were added. Proceed to '
+                                'checkout to pay with another card, or with this one if your bank asks to confirm '
+                                'the payment.')  # fmt: skip
+                refusal.set_visibility(True)
+                return
+            ui.notify(f'{purchase.tokens:,} tokens added.' if purchase.paid else
+                      f'Payment processing: {purchase.tokens:,} tokens are added once it goes through.',
+                      type='positive')  # fmt: skip
+            dialog.close()
+
         quantity.on_value_change(show_total)
         proceed.on_click(go)
+        if pay is not None:
+            pay.on_click(pay_at_once)
         show_total()
 
 
@@ -74,7 +122,7 @@ def open_token_history(*, entries: list['TokenLedgerEntry'], daily_use: list[tup
             ui.label('Tokens used per day, last 30 days').classes('text-grey-8')
             ui.echart({
                 'grid': {'left': 48, 'right': 12, 'top': 12, 'bottom': 28},
-                'xAxis': {'type': 'category', 'data': [day[5:] for day, _ in daily_use]},
+                'xAxis': {'type': 'category', 'data': [long_date(datetime.fromisoformat(day)) for day, _ in daily_use]},
                 'yAxis': {'type': 'value'}, 'tooltip': {'trigger': 'axis'},
                 'series': [{'type': 'bar', 'name': 'Tokens used', 'data': [used for _, used in daily_use]}],
             }).classes('w-full').style('height: 12rem')  # fmt: skip
@@ -215,10 +263,12 @@ def open_cancel_subscription(
 
 def cancellation_consequences(*, seats_used: int, trial_seats: int, tokens: int) -> list[str]:
     """What becomes, at the end date, of the users beyond the trial's seats and of prepaid tokens."""
-    lines = [f'After that your organization is back on the trial allowance of {trial_seats} enabled users.']
+    allowance = plural(trial_seats, 'enabled user')
+    lines = [f'After that your organization is back on the trial allowance of {allowance}.']
     if seats_used > trial_seats:
-        lines[0] += (f' Your {seats_used} enabled users stay enabled, but no one else can be enabled until fewer than '
-                     f'{trial_seats} are.')  # fmt: skip
+        stay = 'stays' if seats_used == 1 else 'stay'
+        lines[0] += (f' Your {plural(seats_used, "enabled user")} {stay} enabled, but no one else can be enabled until '
+                     f'fewer than {trial_seats:,} are.')  # fmt: skip
     if tokens > 0:
         lines.append(f'Your {tokens:,} prepaid tokens stay on your balance, but the product cannot spend them until '
                      'you subscribe again.')  # fmt: skip

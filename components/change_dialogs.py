@@ -6,14 +6,16 @@ from typing import TYPE_CHECKING
 
 from nicegui import background_tasks, ui
 
-from components.dialog_kit import dialog_frame, seats_text, submit, whole_field, whole_in
+from components.dialog_kit import card_name, dialog_frame, submit, whole_field, whole_in
 from components.forms import show_errors
 from services.errors import ValidationFailed
 from services.moments import long_date
 from services.plans import Interval, Plan, format_money, too_few_seats
+from services.words import plural
 
 if TYPE_CHECKING:
     from db.models import SubscriptionMirror
+    from services.billing.payment_methods import Card
     from services.billing.schedules import ScheduledPreview
     from services.billing.subscriptions import ChangePreview
 
@@ -62,7 +64,7 @@ def open_edit_subscription(
             return plan.id, fields['interval'].value, seats, fields['when'].value if cheaper else 'now'
 
         def describe(values: tuple) -> str:
-            what = f'{names[values[0]]}, billed {Interval(values[1]).adjective}, for {seats_text(values[2])}'
+            what = f'{names[values[0]]}, billed {Interval(values[1]).adjective}, for {plural(values[2], "seat")}'
             if values[3] == 'period_end':
                 return f'From {long_date(subscription.current_period_end)} you will have {what}.'
             return f'You will have {what}.'
@@ -94,7 +96,7 @@ def _fit_to_plan(fields: dict, plan: Plan, plans: tuple[Plan, ...], seats_in_use
         _intervals(plan, plans), value=interval if interval in plan.prices else plan.intervals[0].value
     )
     low, most = plan.seat_range(seats_in_use)
-    fields['seats'].props['hint'] = f'{plan.name}: {low} to {most} seats, {seats_in_use} in use'
+    fields['seats'].props['hint'] = f'{plan.name}: {low:,} to {most:,} seats, {seats_in_use:,} in use'
 
 
 def _seats_for(field: ui.number, plan: Plan, seats_in_use: int) -> int | None:
@@ -104,13 +106,13 @@ def _seats_for(field: ui.number, plan: Plan, seats_in_use: int) -> int | None:
     if seats is None:
         typed = whole_in(field.value, -(10**9), 10**9)
         if low > most:
-            field.error = f'{plan.name} allows at most {most} seats, and {seats_in_use} users are enabled.'
+            field.error = f'{plan.name} allows at most {plural(most, "seat")}, and {seats_in_use:,} users are enabled.'
         elif typed is not None and typed > most:
-            field.error = f'{plan.name} allows at most {most} seats.'
+            field.error = f'{plan.name} allows at most {plural(most, "seat")}.'
         elif typed is not None and typed < low:
             field.error = too_few_seats(plan, low, seats_in_use)
         else:
-            field.error = f'Enter a whole number of seats, from {low} to {most}.'
+            field.error = f'Enter a whole number of seats, from {low:,} to {most:,}.'
     return seats
 
 
@@ -130,7 +132,8 @@ def open_add_seats(
 ) -> None:
     room = max_seats - current_seats
     with dialog_frame('Add seats') as dialog:
-        ui.label(f'You have {current_seats} seats; your plan allows up to {max_seats}.').classes('text-grey-8')
+        have = f'You have {plural(current_seats, "seat")}; your plan allows up to {max_seats:,}.'
+        ui.label(have).classes('text-grey-8')
         field = whole_field('Seats to add', value=1)
         fields = {'seats_to_add': field}
 
@@ -139,7 +142,8 @@ def open_add_seats(
             if seats is None:
                 typed = whole_in(field.value, -(10**9), 10**9)
                 if room <= 0 or (typed is not None and typed > room):
-                    field.error = f'Your plan allows at most {max_seats} seats: you can add up to {max(room, 0)}.'
+                    field.error = (f'Your plan allows at most {plural(max_seats, "seat")}: you can add up to '
+                                   f'{max(room, 0):,}.')  # fmt: skip
                 else:
                     field.error = 'Add at least 1 seat.' if typed is not None else 'Enter a whole number of seats.'
                 return None
@@ -151,9 +155,9 @@ def open_add_seats(
             values=chosen,
             preview=preview,
             confirm=confirm,
-            success=lambda values: f'You now have {current_seats + values[0]} seats.',
+            success=lambda values: f'You now have {plural(current_seats + values[0], "seat")}.',
             fallback='seats_to_add',
-            describe=lambda values: f'You will have {seats_text(current_seats + values[0])}.',
+            describe=lambda values: f'You will have {plural(current_seats + values[0], "seat")}.',
             currency=currency,
         )
 
@@ -266,6 +270,7 @@ def show_charge(preview: 'ChangePreview | ScheduledPreview', currency: str) -> N
     if not hasattr(preview, 'due_today'):  # at the period's end: no charge today, the new price from then
         for number, line in enumerate(preview.lines):
             ui.label(line).classes('text-weight-medium' if number == 0 else '')
+        _charged_to(preview.card)
         _warn(preview.warning)
         return
     currency = preview.currency or currency
@@ -275,15 +280,23 @@ def show_charge(preview: 'ChangePreview | ScheduledPreview', currency: str) -> N
         ui.label(f'Credited today: {format_money(-preview.due_today, currency)}').classes('text-weight-medium')
     else:
         ui.label('Nothing is charged today.').classes('text-weight-medium')
+    if preview.explanation:  # what an odd-looking amount is for: the time left in the period, new less old
+        ui.label(preview.explanation).mark('proration-explanation')
+    for line in preview.lines:
+        ui.label(line).classes('text-caption text-grey-7')
     if preview.credit > 0:
         ui.label(
             f'A credit of {format_money(preview.credit, currency)} for the unused time goes to your balance; '
             'Stripe takes it off your next invoices.'
         )
     ui.label(f'Next invoice: {format_money(preview.next_amount, currency)} on {long_date(preview.next_date)}')
-    for line in preview.lines:
-        ui.label(line).classes('text-caption text-grey-7')
+    _charged_to(preview.card)
     _warn(preview.warning)
+
+
+def _charged_to(card: 'Card | None') -> None:
+    text = f'Charged to {card_name(card)}.' if card else 'No card on file: add one in "Payment methods".'
+    ui.label(text).mark('charged-card')
 
 
 def _warn(warning: str | None) -> None:

@@ -3,11 +3,15 @@ one way to submit, and whole-number fields."""
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from nicegui import ui
 
 from components.forms import show_errors
 from services.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from services.billing.payment_methods import Card
 
 CONTROLS = (ui.button, ui.input, ui.number, ui.select)
 BRANDS = {'amex': 'American Express', 'diners': 'Diners Club', 'jcb': 'JCB', 'mastercard': 'Mastercard'}
@@ -102,9 +106,10 @@ def whole_in(value: float | None, low: int, high: int) -> int | None:
     return int(value)
 
 
-def seats_text(count: int) -> str:
-    return f'{count} seat' if count == 1 else f'{count} seats'
-
-
 def brand(brand: str) -> str:
     return BRANDS.get(brand, brand.capitalize())
+
+
+def card_name(card: 'Card') -> str:
+    """ "Visa ending in 4242", as the "Payment methods" dialog names each card."""
+    return f'{brand(card.brand)} ending in {card.last4}'

@@ -10,6 +10,7 @@ from nicegui import ui
 
 from components.plan_card import PlanCards
 from services.plans import Interval, Plan, format_money, saving
+from services.words import plural
 
 # On a phone, the three step names share one row (each wraps within its own third) and the cards get the full width.
 NARROW_SCREEN_CSS = """
@@ -76,13 +77,13 @@ class PlanChooser(ui.column):
         seats.bind_value(self, 'seats', forward=lambda v: int(v or 0)).classes('w-48').mark('seats')
         seats.props(f'hint="{plan.name}: {floor:,} to {most:,} seats"')
         if self.seats_in_use > plan.min_seats:
-            ui.label(f'At least {self.seats_in_use}: your enabled users.').classes('text-grey-7 text-caption')
+            ui.label(f'At least {self.seats_in_use:,}: your enabled users.').classes('text-grey-7 text-caption')
 
     @ui.refreshable_method
     def step_total(self) -> None:
         plan = self.plan
         if plan:
-            ui.label(f'{plan.name}: {self._total(plan)} for {_seats(self.seats)} per {self.interval}').classes(
+            ui.label(f'{plan.name}: {self._total(plan)} for {plural(self.seats, "seat")} per {self.interval}').classes(
                 'text-h6 q-mt-md'
             )
             self.seats_error = ui.label().classes('text-negative')
@@ -99,7 +100,7 @@ class PlanChooser(ui.column):
             for caption, value in (
                 ('Plan', plan.name),
                 ('Billing interval', Interval(self.interval).label),
-                ('Seats', str(self.seats)),
+                ('Seats', f'{self.seats:,}'),
                 ('Price per seat', price),
                 (f'Total per {self.interval}', self._total(plan)),
             ):
@@ -145,7 +146,3 @@ class PlanChooser(ui.column):
 
     def show_errors(self, errors: dict[str, str]) -> None:
         self.review_error.text = ' '.join(errors.values())
-
-
-def _seats(count: int) -> str:
-    return f'{count:,} seat' if count == 1 else f'{count:,} seats'

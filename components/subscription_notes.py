@@ -6,6 +6,7 @@ from nicegui import ui
 from services.billing.subscriptions import BillingOverview
 from services.moments import long_date
 from services.plans import Interval
+from services.words import plural
 
 
 def paused_note(overview: BillingOverview) -> None:
@@ -30,8 +31,7 @@ def scheduled_note(overview: BillingOverview) -> None:
         else ''
     )
     with _note('schedule', 'bg-blue-1 text-blue-10').mark('scheduled-change'):
-        ui.label(f'Changes to {name}{billed}, {seats} seat{"s" if seats != 1 else ""} on '
-                 f'{long_date(subscription.scheduled_at)}.')  # fmt: skip
+        ui.label(f'Changes to {name}{billed}, {plural(seats, "seat")} on {long_date(subscription.scheduled_at)}.')
 
 
 def _note(icon: str, colours: str) -> ui.row:

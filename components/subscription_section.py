@@ -15,6 +15,7 @@ from services.billing.mirror import OWING, comparable, ends_or_renews_on
 from services.billing.subscriptions import BillingOverview
 from services.moments import long_date
 from services.plans import format_money
+from services.words import plural
 
 STATUS_LABELS = {
     # Each colour keeps white text at 4.5:1 or more (WCAG AA).
@@ -204,7 +205,7 @@ class SubscriptionSection(ui.card):
         overview = self.overview
         ui.label('Plan').classes('text-grey-7')
         days = overview.trial_days_left
-        ui.label(f'Trial: {days} day{"s" if days != 1 else ""} left' if days else 'Trial ended').mark('trial')
+        ui.label(f'Trial: {plural(days, "day")} left' if days else 'Trial ended').mark('trial')
         if overview.subscription and overview.subscription.status == 'canceled':
             ui.label('Status').classes('text-grey-7')
             ui.label(f'Your {overview.plan.name if overview.plan else ""} subscription has ended.'.replace('  ', ' '))
@@ -220,7 +221,7 @@ class SubscriptionSection(ui.card):
         overview = self.overview
         ui.label('Seats').classes('text-grey-7')
         with ui.row().classes('items-center'):
-            ui.label(f'{overview.seats_used} of {overview.seat_limit} used').mark('subscription-seats')
+            ui.label(f'{overview.seats_used:,} of {overview.seat_limit:,} used').mark('subscription-seats')
             if overview.subscribed and self.actions.add_seats:
                 ui.button('+ Add seats', on_click=self.actions.add_seats).props('flat dense no-caps')
 

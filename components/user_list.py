@@ -17,6 +17,7 @@ from db.models import User
 from services.errors import ValidationFailed
 from services.forms import UserForm
 from services.users import DEFAULT_PAGE_SIZE, PasswordEmail, SeatsExhausted, UserPage, UserQuery
+from services.words import plural
 
 ROW_STYLE = """
 <style>
@@ -99,9 +100,10 @@ class UserList(ui.card):
             return
         self.result = result
         self.query = replace(self.query, page=result.page)
-        self.seats.text = f'{result.seats_used} of {result.seat_limit} seats used'
+        self.seats.text = f'{result.seats_used:,} of {plural(result.seat_limit, "seat")} used'
         first = (result.page - 1) * result.per_page + 1 if result.total else 0
-        self.range_label.text = f'{first}–{(result.page - 1) * result.per_page + len(result.rows)} of {result.total:,}'
+        last = (result.page - 1) * result.per_page + len(result.rows)
+        self.range_label.text = f'{first:,}–{last:,} of {result.total:,}'
         self.previous.set_enabled(result.page > 1)
         self.next.set_enabled(result.page < result.pages)
         self.rows_area.clear()

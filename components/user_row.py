@@ -67,7 +67,7 @@ def invitation_text(user: User, invitations: dict) -> str:
 
 
 def last_login_text(moment: datetime | None) -> str:
-    return moment.strftime('%Y-%m-%d %H:%M') if moment else 'Never'
+    return long_date(moment, time=True) if moment else 'Never'
 
 
 def _switched_to(event: events.GenericEventArguments) -> bool:

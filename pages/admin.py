@@ -77,11 +77,10 @@ class AdminPortal:
         self._follow_changes()
 
     async def returned_from_checkout(self, checkout_session: str) -> None:
-        """Back from a token purchase or a new card: fulfil here too, in case Stripe's webhook is late or lost."""
-        status = await self.page.quiet.checkouts.fulfill_for_caller(checkout_session_id=checkout_session)
-        if status == 'complete':  # what it did: "3,000 tokens added", "Card saved", "Subscription started"
-            message = await self.page.quiet.checkouts.completion_message(checkout_session_id=checkout_session)
-            ui.notify(message or 'Checkout complete. Thank you!', type='positive')
+        """Back from a token purchase or a new card: fulfil here too, in case Stripe's webhook is late or lost, and
+        say what it did: "3,000 tokens added", "Card saved", "Subscription started"."""
+        if message := await self.page.quiet.checkouts.completion_message(checkout_session_id=checkout_session):
+            ui.notify(message, type='positive')
 
     def _user_actions(self) -> UserActions:
         users, quiet = self.page.portal.users, self.page.quiet.users

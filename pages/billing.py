@@ -1,5 +1,7 @@
 """The billing actions of the portal: what the Subscription section's buttons and cogwheel menu open and do."""
 
+import uuid
+
 from nicegui import ui
 
 from components import billing_dialogs as dialogs
@@ -16,6 +18,7 @@ from services.billing.mirror import ends_or_renews_on, is_live
 from services.billing.subscriptions import BillingOverview
 from services.caller import Caller
 from services.plans import Catalog, format_money
+from services.words import plural
 
 
 def subscription_actions(catalog: Catalog, portal: Caller) -> SubscriptionActions:
@@ -120,12 +123,9 @@ class BillingActions:
 
     def cancel_scheduled_change(self) -> None:
         current, subscription = self.overview, self.overview.subscription
-        seats = subscription.scheduled_seats or 0
-        change = (
-            f'{current.scheduled_plan.name if current.scheduled_plan else subscription.scheduled_plan_id}, '
-            f'{seats} seat{"s" if seats != 1 else ""}'
-        )
-        kept = f'{self._plan_name()}, {subscription.seats} seat{"s" if subscription.seats != 1 else ""}'
+        scheduled = current.scheduled_plan.name if current.scheduled_plan else subscription.scheduled_plan_id
+        change = f'{scheduled}, {plural(subscription.scheduled_seats or 0, "seat")}'
+        kept = f'{self._plan_name()}, {plural(subscription.seats, "seat")}'
         open_cancel_scheduled_change(change=change, on=subscription.scheduled_at, current=kept,
                                      confirm=self.portal.schedules.cancel)  # fmt: skip
 
@@ -157,12 +157,18 @@ class BillingActions:
             confirm=lambda count: subscriptions.add_seats(seats_to_add=count, from_seats=seats),
         )  # fmt: skip
 
-    def add_tokens(self) -> None:
-        plan = self.overview.plan
-        dialogs.open_add_tokens(
-            pack_size=plan.token_pack.size, pack_price=plan.token_pack.price, currency=plan.currency,
-            checkout=lambda packs: self.portal.tokens.start_checkout(packs=packs),
-        )  # fmt: skip
+    async def add_tokens(self) -> None:
+        client = ui.context.client  # now: a live update during the query may re-render the button's section
+        tokens = self.portal.tokens
+        offer = await tokens.offer()  # the pack, and the default card it can charge at once
+        if offer is None:
+            return
+        request = uuid.uuid4().hex  # this dialog's purchase: a double click or a retry of it pays once
+        with client:
+            dialogs.open_add_tokens(
+                offer=offer, checkout=lambda packs: tokens.start_checkout(packs=packs),
+                pay_now=lambda packs: tokens.buy_with_default_card(packs=packs, request=request),
+            )  # fmt: skip
 
     async def token_history(self) -> None:
         client = ui.context.client  # now: a live update during the queries may re-render the button's section

@@ -128,7 +128,7 @@ class ReturnPage:
             with self.details:
                 ui.label(f'Plan: {overview.plan.name if overview.plan else overview.subscription.plan_id}')
                 ui.label(f'Status: {overview.subscription.status.replace("_", " ").capitalize()}')
-                ui.label(f'Seats: {overview.seats_used} of {overview.seat_limit} used')
+                ui.label(f'Seats: {overview.seats_used:,} of {overview.seat_limit:,} used')
         elif self.polls_left <= 0:
             # Stop asking Stripe; the webhook still updates this page the moment it lands.
             self.timer.cancel()

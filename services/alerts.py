@@ -14,6 +14,7 @@ from services.events import Events, auto_top_up_failed, invoice_paid, payment_fa
 from services.mail import Mail, Mailer, link_mail, withhold_link
 from services.moments import from_timestamp, long_date
 from services.plans import format_money
+from services.words import plural
 
 log = logging.getLogger('portico.alerts')
 
@@ -73,8 +74,9 @@ class LowBalanceMail(AdminMail):
 
     def content(self, organization: Organization) -> tuple[str, str, list[str]]:
         account = organization.billing
-        return (f'{organization.name} has {account.token_balance:,} tokens left', 'Add tokens',
-                [f'{organization.name} has {account.token_balance:,} tokens left, below the '
+        left = plural(account.token_balance, 'token')
+        return (f'{organization.name} has {left} left', 'Add tokens',
+                [f'{organization.name} has {left} left, below the '
                  f'{account.low_balance_threshold:,} you asked to hear about.'])  # fmt: skip
 
 
@@ -106,7 +108,7 @@ class AutoTopUpFailedMail(AdminMail):
         account = organization.billing
         if not account.auto_topup_error:
             return None  # turned on again meanwhile
-        packs = f'{account.auto_topup_packs} token pack{"s" if account.auto_topup_packs != 1 else ""}'
+        packs = plural(account.auto_topup_packs, 'token pack')
         lines = [
             f'Auto top-up could not buy {packs} for {organization.name}: {account.auto_topup_error}',
             'It is switched off: no tokens are bought on their own until an admin turns it on again. Open the '

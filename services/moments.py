@@ -12,9 +12,16 @@ def from_timestamp(timestamp: int | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, UTC) if timestamp else None
 
 
-def long_date(moment: datetime | None) -> str:
-    """ "December 1, 2026", or a dash when there is no date."""
-    return f'{moment:%B} {moment.day}, {moment.year}' if moment else '—'
+def long_date(moment: datetime | None, *, time: bool = False) -> str:
+    """ "December 1, 2026", or with `time` "December 1, 2026, 21:31 UTC"; a dash when there is no date.
+
+    Portico keeps and shows every moment in UTC, the server's time, and says so wherever it shows a time of day.
+    """
+    if not moment:
+        return '—'
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    day = f'{moment:%B} {moment.day}, {moment.year}'
+    return f'{day}, {moment:%H:%M} UTC' if time else day
 
 
 def whole(value) -> int | None:

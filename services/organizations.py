@@ -139,7 +139,7 @@ def validate_organization(values: dict[str, str]) -> dict[str, str]:
     for field, limit in _LIMITS.items():
         value = (values.get(field) or '').strip()
         if len(value) > limit:
-            errors[field] = f'At most {limit} characters.'
+            errors[field] = f'At most {limit:,} characters.'
         cleaned[field] = value
     if cleaned['country'] and cleaned['country'] not in countries():
         errors['country'] = 'Choose a country from the list.'

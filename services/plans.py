@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from services.errors import ValidationFailed
+from services.words import plural
 
 # Currencies without minor units (Stripe's zero-decimal currencies) that a catalog is likely to use.
 ZERO_DECIMAL = {'jpy', 'krw', 'vnd', 'clp', 'pyg', 'isk', 'ugx', 'xaf', 'xof'}
@@ -146,16 +147,16 @@ def check_seats(plan: Plan, seats: int, *, enabled: int) -> None:
     if not isinstance(seats, int) or seats < floor:
         raise ValidationFailed({'seats': too_few_seats(plan, floor, enabled)})
     if seats > most:
-        raise ValidationFailed({'seats': f'{plan.name} allows at most {most} seats.'})
+        raise ValidationFailed({'seats': f'{plan.name} allows at most {plural(most, "seat")}.'})
 
 
 def too_few_seats(plan: Plan, floor: int, enabled: int) -> str:
     """ "Choose at least 4 seats: 4 users are enabled." (or the plan's own minimum), in the right plurals."""
     if enabled >= plan.min_seats:
-        reason = f'{enabled} user is enabled' if enabled == 1 else f'{enabled} users are enabled'
+        reason = f'{plural(enabled, "user")} {"is" if enabled == 1 else "are"} enabled'
     else:
-        reason = f'{plan.name} starts at {floor} seat{"s" if floor != 1 else ""}'
-    return f'Choose at least {floor} seat{"s" if floor != 1 else ""}: {reason}.'
+        reason = f'{plan.name} starts at {plural(floor, "seat")}'
+    return f'Choose at least {plural(floor, "seat")}: {reason}.'
 
 
 def load_catalog(path: Path) -> Catalog:
@@ -197,7 +198,7 @@ def saving(plan: Plan, interval: str) -> str | None:
         return None
     months, rest = divmod(saved, monthly)
     if not rest:
-        return f'{months} month{"s" if months != 1 else ""} free'
+        return f'{plural(months, "month")} free'
     percent = saved * 100 // (monthly * interval.months)
     return f'Save {percent}%' if percent else None
 

@@ -250,7 +250,8 @@ class UserDirectory:
     async def _require_free_seat(self, organization_id: int) -> None:
         used, limit = await seats_in_use(organization_id), await self._seat_limit(organization_id)
         if used >= limit:
-            raise SeatsExhausted(f'All {limit} seats are taken. Add seats, or disable a user to free one.')
+            taken = 'Your only seat is taken' if limit == 1 else f'All {limit:,} seats are taken'
+            raise SeatsExhausted(f'{taken}. Add seats, or disable a user to free one.')
 
     @staticmethod
     async def _require_another_enabled_admin(organization_id: int, user_id: int) -> None:

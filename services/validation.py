@@ -65,7 +65,7 @@ def clean_email_list(value: str, errors: dict[str, str], field: str, *, at_most:
         if email not in cleaned:
             cleaned.append(email)
     if len(cleaned) > at_most:
-        errors[field] = f'At most {at_most} {label}.'
+        errors[field] = f'At most {at_most:,} {label}.'
     return ', '.join(cleaned)
 
 

@@ -133,18 +133,49 @@ async def test_buy_tokens_on_a_flexible_subscription(live_server: LiveServer, br
     await quantity.fill('3')
     await expect(dialog.get_by_text('3 packs = 3,000 tokens')).to_be_visible()
     await expect(dialog.get_by_text('Total: $30.00')).to_be_visible()
+    # The card Subscribe saved is the default: the form names it, and offers it besides Checkout (issue 14, point 3).
+    await expect(dialog.get_by_text('Pay now with your default card, Visa ending in 4242, or proceed to checkout to '
+                                    'use another card.')).to_be_visible()  # fmt: skip
+    await expect(dialog.get_by_role('button', name='Pay $30.00 with Visa ending in 4242')).to_be_enabled()
     await shot(page, 'add-tokens')
     await dialog.get_by_role('button', name='Proceed to checkout').click()
 
+    # The checkout says what it sells, and for whom.
+    await expect(page.get_by_role('heading', name='Buy 3,000 tokens', exact=True)).to_be_visible()
+    await expect(page.get_by_text('Token pack (1,000 tokens)', exact=True)).to_be_visible()
+    await expect(page.get_by_text('Qty 3, $10.00 each', exact=True)).to_be_visible()
+    await expect(page.get_by_text('Paying as Buyer Org')).to_be_visible()
+    await expect(page.get_by_text('For Buyer Org: the tokens are added to its balance as soon as the payment goes '
+                                  'through.')).to_be_visible()  # fmt: skip
+    await expect(page.get_by_text('Flexible')).to_have_count(0)
+    await page.screenshot(path=ARTIFACTS / 'subscription-token-checkout-1280.png', full_page=True)
+    await page.set_viewport_size({'width': 390, 'height': 844})
+    await expect(page.get_by_role('heading', name='Buy 3,000 tokens', exact=True)).to_be_in_viewport()
+    await page.screenshot(path=ARTIFACTS / 'subscription-token-checkout-390.png', full_page=True)
+    await page.set_viewport_size({'width': 1280, 'height': 1000})
+
     await pay(page, VISA, button='Pay')
     await expect(page).to_have_url(re.compile(r'/admin\?checkout_session=cs_'), timeout=15_000)
+    await expect(page.get_by_text('3,000 tokens added.')).to_be_visible(timeout=15_000)
     await expect(section(page).get_by_text('3,000', exact=True)).to_be_visible(timeout=15_000)
+
+    # Again, with the default card at once: no checkout page.
+    await settled(page, live_server)
+    await section(page).get_by_role('button', name='+ Add tokens').click()
+    await dialog.get_by_label('Quantity').fill('2')
+    await dialog.get_by_role('button', name='Pay $20.00 with Visa ending in 4242').click()
+    await expect(page.get_by_text('2,000 tokens added.')).to_be_visible(timeout=15_000)
+    await expect(dialog).to_have_count(0)
+    await expect(section(page).get_by_text('5,000', exact=True)).to_be_visible(timeout=15_000)
+    assert '/emulator/stripe/' not in page.url
 
     await settled(page, live_server)
     await section(page).get_by_role('button', name='Token history').click()
     history = page.get_by_role('dialog', name='Token history')
     await expect(history.get_by_text('Bought 3 token pack(s): 3,000 tokens')).to_be_visible()
+    await expect(history.get_by_text('Bought 2 token pack(s): 2,000 tokens')).to_be_visible()
     await expect(history.get_by_text('+3,000')).to_be_visible()
+    await expect(history.get_by_text('+2,000')).to_be_visible()
     await shot(page, 'token-history')
 
 
@@ -240,6 +271,11 @@ async def test_billing_history(live_server: LiveServer, browser) -> None:
     assert 'paid' in (await response.text()).lower()
 
 
+def covering(renews_on: str, what: str) -> re.Pattern:
+    """ "For the 31 days left until January 1, 2027: Professional, 3 seats, less what is left of Flexible, 1 seat." """
+    return re.compile(rf'^For the \d+ days? left until {re.escape(renews_on)}: {re.escape(what)}\.$')
+
+
 async def test_edit_the_subscription(live_server: LiveServer, browser) -> None:
     page = await subscribed(live_server, browser)
     renews_on = await renewal(page)
@@ -257,6 +293,10 @@ async def test_edit_the_subscription(live_server: LiveServer, browser) -> None:
     await expect(dialog.get_by_text('You will have Professional, billed monthly, for 3 seats.')).to_be_visible()
     await expect(dialog.get_by_text(re.compile(r'^Charged today: \$\d+\.\d\d$'))).to_be_visible()
     await expect(dialog.get_by_text(f'Next invoice: $36.00 on {renews_on}')).to_be_visible()  # 3 × $12.00
+    # The prorated charge says which period it covers and what for, and which card pays it.
+    explained = covering(renews_on, 'Professional, 3 seats, less what is left of Flexible, 1 seat')
+    await expect(dialog.get_by_text(explained)).to_be_visible()
+    await expect(dialog.get_by_text('Charged to Visa ending in 4242.', exact=True)).to_be_visible()
     await expect(confirm).to_be_enabled()
     await shot(page, 'edit-subscription')
     await confirm.click()
@@ -273,10 +313,14 @@ async def test_add_seats(live_server: LiveServer, browser) -> None:
     renews_on = await renewal(page)
     await section(page).get_by_role('button', name='+ Add seats').click()
     dialog = page.get_by_role('dialog', name='Add seats')
+    await expect(dialog.get_by_text(re.compile(r'^You have 1 seat; your plan allows up to [\d,]+\.$'))).to_be_visible()
     await dialog.get_by_label('Seats to add').fill('2')
     await expect(dialog.get_by_text('You will have 3 seats.')).to_be_visible()
     await expect(dialog.get_by_text(re.compile(r'^Charged today: \$\d+\.\d\d$'))).to_be_visible()  # prorated
+    explained = covering(renews_on, 'Flexible, 3 seats, less what is left of Flexible, 1 seat')
+    await expect(dialog.get_by_text(explained)).to_be_visible()
     await expect(dialog.get_by_text(f'Next invoice: $30.00 on {renews_on}')).to_be_visible()  # 3 × $10.00
+    await expect(dialog.get_by_text('Charged to Visa ending in 4242.', exact=True)).to_be_visible()
     await shot(page, 'add-seats')
     await dialog.get_by_role('button', name='Confirm').click()
     await closed(dialog)

@@ -121,6 +121,11 @@ ACTIONS: dict[str, tuple[Action, bool]] = {
     ),
     'Tokens.start_checkout': (_bound('tokens', 'start_checkout', packs=1), False),
     'Tokens.history': (_bound('tokens', 'history'), False),
+    'Tokens.offer': (_bound('tokens', 'offer'), False),
+    'Tokens.buy_with_default_card': (
+        _bound('tokens', 'buy_with_default_card', packs=1, request='intruder-click-0001'),
+        False,
+    ),
     'PaymentMethods.cards': (_bound('payment_methods', 'cards'), False),
     'PaymentMethods.add': (_bound('payment_methods', 'add'), False),
     'PaymentMethods.update': (

@@ -6,8 +6,9 @@
 | `customers` | the organization's Stripe customer |
 | `checkout` | the first subscription through Checkout, and acting once on a completed session |
 | `subscriptions` | the overview, previewed changes, seats, cancellation |
+| `previews` | a previewed change in words: the period a proration covers, and each line's amount |
 | `resync` | the mirror kept in step: a webhook's subscription, and "Resync with Stripe" |
-| `payment_methods` | the cards |
+| `payment_methods` | the cards, and the one a subscription is charged to |
 | `invoices` | billing history |
 | `recovery` | a failed payment: what is owed, "Pay now", the admins told once |
 | `pausing` | "Pause subscription" for some billing periods or until resumed, and "Resume subscription" |
@@ -76,6 +77,6 @@ class Billing:
         self.pausing = Pausing(gateway=gateway, contexts=self.contexts, mirror=self.mirror)
         self.schedules = ScheduledChanges(gateway=gateway, contexts=self.contexts, prices=self.prices)
         self.invoices = Invoices(gateway=gateway, contexts=self.contexts)
-        self.tokens = Tokens(settings=settings, gateway=gateway, contexts=self.contexts, prices=self.prices,
+        self.tokens = Tokens(settings=settings, gateway=gateway, contexts=self.contexts,
                              open_checkout=self.checkouts.open)  # fmt: skip
         self.auto_top_ups = AutoTopUps(gateway=gateway, contexts=self.contexts)

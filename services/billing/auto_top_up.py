@@ -7,7 +7,7 @@
   is bought, and the account stays armed: a consumption in a later month crosses anew.
 - After the commit, `auto_top_up_due()` is published and the purchase runs in the background (`top_up`): an
   off-session PaymentIntent whose idempotency key is the crossing's, so one crossing never pays twice, however often
-  its task runs. Its tokens are credited once per PaymentIntent (`tokens.credit_top_up_once`), and a credit that lifts
+  its task runs. Its tokens are credited once per PaymentIntent (`tokens.credit_payment_once`), and a credit that lifts
   the balance to N or above arms auto top-up again (`tokens.rearm_low_balance`).
 - A declined card, or one that asks for 3-D Secure (off session nobody is there to answer), switches auto top-up
   off with Stripe's words (`auto_topup_error`), and every enabled admin gets one mail. Saving the settings turns it
@@ -29,14 +29,14 @@ from services.auth import Session
 from services.billing.context import BillingContext, Contexts
 from services.billing.gateway import BillingUnavailable, PaymentFailed, StripeGateway
 from services.billing.mirror import is_live
-from services.billing.tokens import MAX_TOKEN_PACKS, credit_top_up_once
+from services.billing.tokens import AUTO_TOP_UP, MAX_TOKEN_PACKS, charge_packs, credit_payment_once, default_card
 from services.errors import PermissionDenied, ValidationFailed
 from services.events import auto_top_up_due, auto_top_up_failed
 from services.moments import now, whole
 from services.plans import Plan
 
 log = logging.getLogger('portico.billing')
-KIND = 'auto_top_up'
+KIND = AUTO_TOP_UP
 MAX_MONTHLY_CAP = 31
 MAX_THRESHOLD = 10**12
 NO_CARD = 'Auto top-up pays with the default card: add a card in "Payment methods" first.'
@@ -111,7 +111,7 @@ class AutoTopUps:
     async def offer(self, *, session: Session | None) -> AutoTopUpOffer:
         context = await self.contexts.of(session, subscribed=True)
         plan = _token_plan(context)
-        card = await self._default_card(context.account) or {}
+        card = await default_card(self.gateway, context.account) or {}
         return AutoTopUpOffer(
             status=await AutoTopUpStatus.of(context.account, plan), pack_price=plan.token_pack.price,
             currency=plan.currency, card_brand=(card.get('card') or {}).get('brand', ''),
@@ -124,7 +124,7 @@ class AutoTopUps:
         chosen = _checked(below, packs, monthly_cap)
         async with self.contexts.exclusive(session) as context:
             plan = _token_plan(context)
-            if await self._default_card(context.account) is None:
+            if await default_card(self.gateway, context.account) is None:
                 raise PermissionDenied(NO_CARD)
             account = context.account
             before = {'below': account.auto_topup_below, 'packs': account.auto_topup_packs,
@@ -187,26 +187,23 @@ class AutoTopUps:
         if await used_this_month(organization_id) >= account.auto_topup_monthly_cap:
             await _rearm(organization_id)  # as a crossing at the cap leaves it: a later month buys again
             return 'capped'
-        card = await self._default_card(account)
+        card = await default_card(self.gateway, account)
         if card is None:
             return await self._switch_off(organization_id, NO_CARD)
         packs = account.auto_topup_packs
         tokens = packs * plan.token_pack.size
         try:
-            intent = await self.gateway.call(
-                'payment_intents', 'create', key=f'portico-org{organization_id}-autotopup-{crossing}',
-                amount=packs * plan.token_pack.price, currency=plan.currency, customer=account.stripe_customer_id,
-                payment_method=card['id'], off_session=True, confirm=True, allowed_payment_method_types=['card'],
-                description=f'Auto top-up: {describe(packs, tokens)}',
-                metadata={'organization_id': str(organization_id), 'purpose': KIND, 'packs': str(packs),
-                          'tokens': str(tokens), 'crossing': str(crossing)},
+            intent = await charge_packs(
+                self.gateway, organization_id=organization_id, customer=account.stripe_customer_id, card=card['id'],
+                plan=plan, packs=packs, key=f'portico-org{organization_id}-autotopup-{crossing}', purpose=KIND,
+                description=f'Auto top-up: {describe(packs, tokens)}', metadata={'crossing': str(crossing)},
             )  # fmt: skip
         except PaymentFailed as refusal:
             return await self._switch_off(organization_id, str(refusal))
         except BillingUnavailable:
             await _rearm(organization_id)  # Stripe did not answer (after the SDK's retries): the next consumption tries
             return 'unavailable'
-        if await credit_top_up_once(organization_id=organization_id, intent=intent):
+        if await credit_payment_once(organization_id=organization_id, intent=intent):
             return 'bought'
         return 'credited before' if intent.get('status') == 'succeeded' else f'payment {intent.get("status")}'
 
@@ -222,15 +219,6 @@ class AutoTopUps:
         if switched:
             self.contexts.events.publish(auto_top_up_failed(), organization_id)
         return 'switched off'
-
-    async def _default_card(self, account: BillingAccount) -> dict | None:
-        """The customer's default payment method, when it is a card (the card "Payment methods" marks Default)."""
-        if not account.stripe_customer_id:
-            return None
-        customer = await self.gateway.call('customers', 'retrieve', account.stripe_customer_id,
-                                           expand=['invoice_settings.default_payment_method'])  # fmt: skip
-        card = (customer.get('invoice_settings') or {}).get('default_payment_method')
-        return card if isinstance(card, dict) and card.get('type') == 'card' else None
 
 
 async def claim_crossing(organization_id: int) -> bool:

@@ -93,23 +93,7 @@ class Checkouts:
         Returns the session's status ('complete', 'open' or 'expired'). With `organization_id`, a session of
         another organization is refused (the return page passes the caller's).
         """
-        checkout = await self.gateway.call('checkout.sessions', 'retrieve', session_id, expand=['line_items'])
-        owner = await checkout_owner(checkout)
-        if organization_id is not None and owner != organization_id:
-            raise PermissionDenied('This checkout belongs to another organization.')
-        if owner is None:
-            log.warning('checkout %s belongs to no organization of this Portico: ignored', session_id)
-            return checkout['status']
-        if checkout['status'] != 'complete':
-            return checkout['status']
-        async with self.contexts.exclusive_for(owner):
-            await self._fulfill(checkout, owner)
-            # Tokens are credited when Stripe says the money is there: at once for a card, later for a bank debit
-            # (checkout.session.async_payment_succeeded). Each step happens once, whoever asks first.
-            await tokens.note_pending_payment(organization_id=owner, checkout=checkout)
-            await tokens.credit_tokens_once(organization_id=owner, checkout=checkout)
-        self.contexts.publish(owner)
-        return 'complete'
+        return (await self._fulfilled(session_id, organization_id=organization_id))['status']
 
     async def fulfill_for_caller(self, *, session: Session | None, checkout_session_id: str) -> str:
         """The page Checkout returns to: fulfil the session if it is the caller's organization's."""
@@ -117,11 +101,10 @@ class Checkouts:
         return await self.fulfill(checkout_session_id, organization_id=context.organization.id)
 
     async def completion_message(self, *, session: Session | None, checkout_session_id: str) -> str | None:
-        """What the checkout the caller came back from did, in the toast's words; None when it did nothing."""
+        """Back from Checkout: fulfil the caller's session (once, as `fulfill_for_caller`), and say what it did in
+        the toast's words, from the session as that read it; None while it is not complete."""
         context = await self.contexts.of(session)
-        checkout = await self.gateway.call('checkout.sessions', 'retrieve', checkout_session_id)
-        if await checkout_owner(checkout) != context.organization.id:
-            raise PermissionDenied('This checkout belongs to another organization.')
+        checkout = await self._fulfilled(checkout_session_id, organization_id=context.organization.id)
         if checkout['status'] != 'complete':
             return None
         if checkout['mode'] == 'setup':
@@ -132,6 +115,26 @@ class Checkouts:
         if checkout.get('payment_status') != 'paid':
             return f'Payment processing: {bought:,} tokens are added once the bank confirms it.'
         return f'{bought:,} tokens added.' if bought else 'Payment complete.'
+
+    async def _fulfilled(self, session_id: str, *, organization_id: int | None) -> dict:
+        """`fulfill`, returning the session as it read it."""
+        checkout = await self.gateway.call('checkout.sessions', 'retrieve', session_id, expand=['line_items'])
+        owner = await checkout_owner(checkout)
+        if organization_id is not None and owner != organization_id:
+            raise PermissionDenied('This checkout belongs to another organization.')
+        if owner is None:
+            log.warning('checkout %s belongs to no organization of this Portico: ignored', session_id)
+            return checkout
+        if checkout['status'] != 'complete':
+            return checkout
+        async with self.contexts.exclusive_for(owner):
+            await self._fulfill(checkout, owner)
+            # Tokens are credited when Stripe says the money is there: at once for a card, later for a bank debit
+            # (checkout.session.async_payment_succeeded). Each step happens once, whoever asks first.
+            await tokens.note_pending_payment(organization_id=owner, checkout=checkout)
+            await tokens.credit_tokens_once(organization_id=owner, checkout=checkout)
+        self.contexts.publish(owner)
+        return checkout
 
     async def payment_failed(self, session_id: str) -> None:
         """A completed checkout's delayed payment (a bank debit) failed: nothing is credited, and the ledger says so."""

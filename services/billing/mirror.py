@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from db.models import BillingAccount, Organization, SubscriptionMirror, User
 from services.moments import from_timestamp
 from services.plans import Catalog
+from services.words import plural
 
 if TYPE_CHECKING:
     from services.billing.recovery import OwedInvoice
@@ -187,7 +188,7 @@ class Mirror:
         known = self.catalog.by_lookup_key(price.get('lookup_key'))
         seats = items[0].get('quantity') or 1
         plan = f'{known[0].name}, {known[1].adjective}, ' if known else ''
-        return f'{plan}{seats} seat{"s" if seats != 1 else ""}'
+        return f'{plan}{plural(seats, "seat")}'
 
 
 def _owed_values(owed: 'OwedInvoice | None', mirror: SubscriptionMirror | None, *, status: str) -> dict:

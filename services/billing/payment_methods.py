@@ -122,12 +122,25 @@ class PaymentMethods:
         return card
 
     async def _cards(self, context: BillingContext) -> list[Card]:
-        if not context.account.stripe_customer_id:
-            return []
-        customer = await self.gateway.call('customers', 'retrieve', context.account.stripe_customer_id)
-        default = (customer.get('invoice_settings') or {}).get('default_payment_method')
-        methods = await self.gateway.list_all('customers.payment_methods', context.account.stripe_customer_id)
-        return [_card(method, default) for method in methods if method.get('type') == 'card']
+        return await saved_cards(self.gateway, context)
+
+
+async def saved_cards(gateway: StripeGateway, context: BillingContext) -> list[Card]:
+    """The organization's cards, the customer's default marked."""
+    if not context.account.stripe_customer_id:
+        return []
+    customer = await gateway.call('customers', 'retrieve', context.account.stripe_customer_id)
+    default = (customer.get('invoice_settings') or {}).get('default_payment_method')
+    methods = await gateway.list_all('customers.payment_methods', context.account.stripe_customer_id)
+    return [_card(method, default) for method in methods if method.get('type') == 'card']
+
+
+async def charged_card(gateway: StripeGateway, context: BillingContext) -> Card | None:
+    """The card the subscription's invoices are charged to, as Stripe picks it: the subscription's own default card
+    when it has one, else the customer's; None without either."""
+    cards = await saved_cards(gateway, context)
+    own = context.subscription.default_payment_method if context.subscription else None
+    return next((card for card in cards if card.id == own), None) or next((c for c in cards if c.is_default), None)
 
 
 def _clean_card(values: dict) -> tuple[int, int, str, dict]:

@@ -17,9 +17,11 @@ from services.billing.catalog import CatalogSync
 from services.billing.changes import change_summary, summary, token_warning, validated_change
 from services.billing.context import BillingContext, Contexts
 from services.billing.gateway import StripeGateway
+from services.billing.payment_methods import Card, charged_card
 from services.errors import PermissionDenied
 from services.moments import from_timestamp, long_date
 from services.plans import Catalog, Interval, format_money
+from services.words import plural
 
 
 @dataclass(frozen=True)
@@ -64,14 +66,14 @@ class ScheduledPreview:
     amount: int  # each period from `on`
     on: datetime
     warning: str | None = None
+    card: Card | None = None  # the card the renewals are charged to
 
     @property
     def lines(self) -> list[str]:
-        seats = f'{self.seats} seat{"s" if self.seats != 1 else ""}'
         per = Interval(self.interval).adjective
         return ['Nothing is charged or credited today.',
-                f'From {long_date(self.on)}: {self.plan_name}, {seats}, {format_money(self.amount, self.currency)} '
-                f'{per}.']  # fmt: skip
+                f'From {long_date(self.on)}: {self.plan_name}, {plural(self.seats, "seat")}, '
+                f'{format_money(self.amount, self.currency)} {per}.']  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +88,7 @@ class ScheduledChanges:
         return ScheduledPreview(
             plan_name=plan.name, interval=interval, seats=seats, currency=plan.currency,
             amount=plan.price(interval) * seats, on=context.subscription.current_period_end,
-            warning=token_warning(context, plan),
+            warning=token_warning(context, plan), card=await charged_card(self.gateway, context),
         )  # fmt: skip
 
     async def schedule(self, *, session: Session | None, plan_id: str, interval: str, seats: int) -> SubscriptionMirror:

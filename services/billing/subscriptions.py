@@ -33,10 +33,13 @@ from services.billing.mirror import (
     seats_allowed,
     seats_in_use,
 )
+from services.billing.payment_methods import Card, charged_card
+from services.billing.previews import amounts, explanation
 from services.errors import PermissionDenied, ValidationFailed
 from services.moments import from_timestamp, long_date, now, whole
-from services.plans import Plan, format_money
+from services.plans import Interval, Plan, format_money
 from services.settings import Settings
+from services.words import plural
 
 log = logging.getLogger('portico.billing')
 PREVIEW_VALID_SECONDS = 900
@@ -86,8 +89,10 @@ class ChangePreview:
     credit: int  # what a downgrade leaves on the balance, taken off the next invoices
     next_amount: int
     next_date: datetime
-    lines: list[str]
+    lines: list[str]  # each line of today's invoice with its amount
     warning: str | None
+    explanation: str | None = None  # the period the proration covers, and what for (`previews.explanation`)
+    card: Card | None = None  # the card charged, today and at renewal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,13 +179,16 @@ class Subscriptions:
         upcoming = await self.gateway.call(
             'invoices', 'create_preview', **ids, subscription_details=details, preview_mode='recurring'
         )
+        names = {price: (plan.name, Interval(interval))}
+        if context.plan and (current := Interval.of(context.subscription.interval)):
+            names[context.subscription.price_id] = (context.plan.name, current)
+        lines = today['lines']['data']
         return ChangePreview(
             plan_name=plan.name, interval=interval, seats=seats, currency=today['currency'],
             due_today=today['amount_due'], credit=max(0, -today['total']), next_amount=upcoming['amount_due'],
             next_date=from_timestamp(upcoming.get('next_payment_attempt') or upcoming['period_end']),
-            lines=[f'{line["description"]}: {format_money(line["amount"], today["currency"])}'
-                   for line in today['lines']['data']],
-            warning=token_warning(context, plan),
+            lines=amounts(lines, names, today['currency']), explanation=explanation(lines, names),
+            warning=token_warning(context, plan), card=await charged_card(self.gateway, context),
         )  # fmt: skip
 
     async def _apply(self, context: BillingContext, plan_id: str, interval: str, seats: int) -> SubscriptionMirror:
@@ -276,7 +284,6 @@ def _seats_after(subscription: SubscriptionMirror, seats_to_add, from_seats: int
         raise ValidationFailed({'seats_to_add': 'Add at least 1 seat.'})
     target = base + added
     if subscription.seats not in (base, target):
-        raise ValidationFailed(
-            {'seats_to_add': f'Your subscription now has {subscription.seats} seats: close this form and try again.'}
-        )
+        now_has = plural(subscription.seats, 'seat')
+        raise ValidationFailed({'seats_to_add': f'Your subscription now has {now_has}: close this form and try again.'})
     return target

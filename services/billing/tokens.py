@@ -1,15 +1,20 @@
-"""Prepaid tokens: buying packs through Checkout (or by auto top-up), the ledger and the balance.
+"""Prepaid tokens: buying packs through Checkout, with the default card at once, or by auto top-up; the ledger and
+the balance.
 
 A purchase is credited once, when Stripe says it is paid; a payment that fails later credits nothing and says so;
 a refund or a lost dispute takes its share of the tokens back. Each ledger entry is unique by what caused it (the
-Checkout session for a credit, an auto top-up's PaymentIntent, the refund, the dispute or the failed session for the
-rest), and written in one transaction with the balance, so a repeated or late webhook changes nothing twice. The
-balance may go below zero when tokens already spent are taken back.
+Checkout session for a credit, the PaymentIntent of a purchase with the default card or of an auto top-up, the
+refund, the dispute or the failed session for the rest), and written in one transaction with the balance, so a
+repeated or late webhook changes nothing twice. The balance may go below zero when tokens already spent are taken
+back.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,15 +23,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from db.models import BillingAccount, TokenLedgerEntry
+from db.models import BillingAccount, TokenLedgerEntry, User
 from services import audit
 from services.auth import Session
-from services.billing.context import Contexts, checkout_owner
+from services.billing.context import BillingContext, Contexts, checkout_owner
+from services.billing.gateway import PaymentFailed
 from services.errors import PermissionDenied, ValidationFailed
-from services.plans import format_money
+from services.plans import Plan, TokenPack, format_money
 
 if TYPE_CHECKING:
-    from services.billing.catalog import CatalogSync
     from services.billing.gateway import StripeGateway
     from services.settings import Settings
 
@@ -34,6 +39,33 @@ OpenCheckout = Callable[..., Awaitable[dict]]  # Checkouts.open, handed in: chec
 
 log = logging.getLogger('portico.billing')
 MAX_TOKEN_PACKS = 100
+# What a PaymentIntent of Portico's own buys (its metadata's purpose); a Checkout session's purpose is 'tokens'.
+AUTO_TOP_UP, WITH_DEFAULT_CARD = 'auto_top_up', 'default_card_purchase'
+REQUEST = re.compile(r'[A-Za-z0-9_-]{8,64}')
+
+
+@dataclass(frozen=True)
+class TokenOffer:
+    """What "+ Add tokens" offers: packs of `pack_size` at `pack_price`, and the default card that can pay for them
+    at once (brand '' when there is none: then only Checkout)."""
+
+    pack_size: int
+    pack_price: int
+    currency: str
+    card_brand: str
+    card_last4: str
+    max_packs: int = MAX_TOKEN_PACKS
+
+
+@dataclass(frozen=True)
+class TokenPurchase:
+    """What a purchase with the default card did: `paid` (its tokens are on the balance), or `refusal` in Stripe's
+    words (declined, or the bank asks for 3-D Secure): then nothing was charged or credited."""
+
+    tokens: int
+    amount: str
+    paid: bool
+    refusal: str = ''
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,35 +73,83 @@ class Tokens:
     settings: Settings
     gateway: StripeGateway
     contexts: Contexts
-    prices: CatalogSync
     open_checkout: OpenCheckout
 
     async def start_checkout(self, *, session: Session | None, packs: int) -> str:
-        """A Checkout session (mode payment) for `packs` token packs of the organization's plan; returns its URL."""
+        """A Checkout session (mode payment) for `packs` token packs of the organization's plan; returns its URL.
+
+        It reads as what it sells: the line item is the pack by name ("Token pack (1,000 tokens)", Stripe shows a
+        line item's product name), the text by the pay button says "Buy 3,000 tokens" (the emulator makes it the
+        page's heading) and, below it, for which organization.
+        """
         context = await self.contexts.of(session, subscribed=True)
-        plan = context.plan
-        if plan is None or not plan.uses_tokens:
-            raise PermissionDenied('Tokens can only be bought on a plan that uses them, such as Flexible.')
-        if not isinstance(packs, int) or not 1 <= packs <= MAX_TOKEN_PACKS:
-            raise ValidationFailed({'quantity': f'Choose from 1 to {MAX_TOKEN_PACKS} packs.'})
-        pack = plan.token_pack
-        tokens = packs * pack.size
+        plan, packs = _token_plan(context), _checked_packs(packs)
+        pack, tokens, organization = plan.token_pack, packs * plan.token_pack.size, context.organization
         base = self.settings.base_url
-        checkout = await self.open_checkout(
-            context.account, f'tokens-{packs}', mode='payment', customer=context.account.stripe_customer_id,
-            client_reference_id=str(context.organization.id),
-            line_items=[{'price': await self.prices.price_id(plan.token_pack_lookup_key), 'quantity': packs}],
+        params = dict(
+            mode='payment', customer=context.account.stripe_customer_id, client_reference_id=str(organization.id),
+            line_items=[{'price_data': {'currency': plan.currency, 'unit_amount': pack.price,
+                                        'product_data': {'name': pack_name(pack),
+                                                         'metadata': {'portico_plan': plan.id}}},
+                         'quantity': packs}],
+            custom_text={'submit': {'message': headline(tokens)},
+                         'after_submit': {'message': f'For {organization.name}: the tokens are added to its balance '
+                                                     'as soon as the payment goes through.'}},
             invoice_creation={'enabled': True},
-            metadata={'organization_id': str(context.organization.id), 'purpose': 'tokens', 'packs': str(packs),
+            metadata={'organization_id': str(organization.id), 'purpose': 'tokens', 'packs': str(packs),
                       'tokens': str(tokens)},
             success_url=f'{base}/admin?checkout_session={{CHECKOUT_SESSION_ID}}', cancel_url=f'{base}/admin',
         )  # fmt: skip
+        # The key names what the session says: a double click gets the same session, a renamed organization a new one.
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+        checkout = await self.open_checkout(context.account, f'tokens-{packs}-{digest}', **params)
         await audit.record(
             actor=context.admin, action='billing.token_checkout_started', target_type='tokens',
             target_label=checkout['id'],  # for the completed checkout to name its buyer (audit.actor_of)
             after={'packs': packs, 'tokens': tokens, 'total': format_money(pack.price * packs, plan.currency)},
         )  # fmt: skip
         return checkout['url']
+
+    async def offer(self, *, session: Session | None) -> TokenOffer:
+        """What "+ Add tokens" shows: the pack, and the default card it can charge at once, if there is one."""
+        context = await self.contexts.of(session, subscribed=True)
+        plan = _token_plan(context)
+        card = (await default_card(self.gateway, context.account) or {}).get('card') or {}
+        return TokenOffer(pack_size=plan.token_pack.size, pack_price=plan.token_pack.price, currency=plan.currency,
+                          card_brand=card.get('brand', ''), card_last4=card.get('last4', ''))  # fmt: skip
+
+    async def buy_with_default_card(self, *, session: Session | None, packs: int, request: str) -> TokenPurchase:
+        """Buy `packs` packs with the default card at once: an off-session PaymentIntent, credited once.
+
+        `request` names the click (the dialog makes one when it opens): it is the PaymentIntent's idempotency key, so
+        a double click or a retry of it charges once and gets the same answer. The tokens are credited by whichever
+        comes first, this answer or the webhook payment_intent.succeeded (once per PaymentIntent). A declined card,
+        or one whose bank asks for 3-D Secure (nobody can confirm it off session), charges and credits nothing: the
+        refusal is returned in Stripe's words, and Checkout remains.
+        """
+        packs = _checked_packs(packs)
+        if not isinstance(request, str) or not REQUEST.fullmatch(request):
+            raise ValidationFailed({'quantity': 'Open "+ Add tokens" again to buy tokens.'})
+        async with self.contexts.exclusive(session) as context:
+            plan = _token_plan(context)
+            tokens, amount = packs * plan.token_pack.size, format_money(packs * plan.token_pack.price, plan.currency)
+            card = await default_card(self.gateway, context.account)
+            if card is None:
+                raise PermissionDenied('There is no default card to pay with: proceed to checkout instead.')
+            try:
+                intent = await charge_packs(
+                    self.gateway, organization_id=context.organization.id,
+                    customer=context.account.stripe_customer_id, card=card['id'], plan=plan, packs=packs,
+                    key=f'portico-org{context.organization.id}-tokens-now-{request}', purpose=WITH_DEFAULT_CARD,
+                    description=f'{headline(tokens)}: {packs} × {pack_name(plan.token_pack)}',
+                )  # fmt: skip
+            except PaymentFailed as refusal:
+                log.info('organization %s: the default card was refused for %s tokens: %s',
+                         context.organization.id, tokens, refusal)  # fmt: skip
+                return TokenPurchase(tokens=tokens, amount=amount, paid=False, refusal=str(refusal))
+            await credit_payment_once(organization_id=context.organization.id, intent=intent, buyer=context.admin)
+        self.contexts.publish(context.organization.id)
+        return TokenPurchase(tokens=tokens, amount=amount, paid=intent.get('status') == 'succeeded')
 
     async def history(self, *, session: Session | None, limit: int = 200) -> list[TokenLedgerEntry]:
         context = await self.contexts.of(session)
@@ -98,12 +178,22 @@ class Tokens:
             self.contexts.publish(owner)
 
 
+def pack_name(pack: TokenPack) -> str:
+    """ "Token pack (1,000 tokens)": what Checkout and the PaymentIntent call one pack."""
+    return f'Token pack ({pack.size:,} tokens)'
+
+
+def headline(tokens: int) -> str:
+    return f'Buy {tokens:,} tokens'
+
+
 def purchased_tokens(checkout: dict) -> int:
-    """The tokens a Checkout session, or an auto top-up's PaymentIntent, sells (0 for any other)."""
+    """The tokens a Checkout session, or a PaymentIntent of Portico's own (default card, auto top-up), sells (0 for
+    any other, such as the PaymentIntent of a Checkout session: the session is what sells)."""
     metadata = checkout.get('metadata') or {}
     bought = checkout.get('mode') == 'payment' and metadata.get('purpose') == 'tokens'
-    topped_up = checkout.get('object') == 'payment_intent' and metadata.get('purpose') == 'auto_top_up'
-    if not (bought or topped_up):
+    charged = checkout.get('object') == 'payment_intent' and metadata.get('purpose') in (AUTO_TOP_UP, WITH_DEFAULT_CARD)
+    if not (bought or charged):
         return 0
     tokens = str(metadata.get('tokens') or '0')
     return int(tokens) if tokens.isdigit() else 0
@@ -117,21 +207,56 @@ async def credit_tokens_once(*, organization_id: int, checkout: dict) -> bool:
     packs = (checkout.get('metadata') or {}).get('packs', '?')
     return await _write(
         organization_id, tokens, kind='purchase', checkout_session_id=checkout['id'],
-        description=f'Bought {packs} token pack(s): {tokens:,} tokens',
+        description=_bought(packs, tokens),
         audit_action='billing.tokens_credited', audit_label=checkout['id'], audit_after={'amount': _total(checkout)},
     )  # fmt: skip
 
 
-async def credit_top_up_once(*, organization_id: int, intent: dict) -> bool:
-    """Credit an auto top-up once its PaymentIntent succeeded: one ledger entry per PaymentIntent."""
+async def credit_payment_once(*, organization_id: int, intent: dict, buyer: User | None = None) -> bool:
+    """Credit a PaymentIntent of Portico's own once it succeeded: one ledger entry per PaymentIntent, whoever asks
+    first (the answer to the request, or the webhook). A purchase with the default card is a 'purchase' like a
+    checkout's, and names its `buyer` in the audit log when the buyer's own request credits it."""
     tokens = purchased_tokens(intent)
     if tokens <= 0 or intent.get('status') != 'succeeded':
         return False
+    if (intent.get('metadata') or {}).get('purpose') == AUTO_TOP_UP:
+        return await _write(
+            organization_id, tokens, kind=AUTO_TOP_UP, reference=intent['id'],
+            description=intent.get('description') or f'Auto top-up: {tokens:,} tokens',
+            audit_action='billing.auto_top_up', audit_label=intent['id'], audit_after={'amount': _money(intent)},
+        )  # fmt: skip
+    packs = (intent.get('metadata') or {}).get('packs', '?')
     return await _write(
-        organization_id, tokens, kind='auto_top_up', reference=intent['id'],
-        description=intent.get('description') or f'Auto top-up: {tokens:,} tokens',
-        audit_action='billing.auto_top_up', audit_label=intent['id'], audit_after={'amount': _money(intent)},
+        organization_id, tokens, kind='purchase', reference=intent['id'],
+        description=_bought(packs, tokens), actor=buyer,
+        audit_action='billing.tokens_credited', audit_label=intent['id'], audit_after={'amount': _money(intent)},
     )  # fmt: skip
+
+
+async def charge_packs(
+    gateway: StripeGateway, *, organization_id: int, customer: str, card: str, plan: Plan, packs: int, key: str,
+    purpose: str, description: str, metadata: dict | None = None,
+) -> dict:  # fmt: skip
+    """Charge `packs` token packs to a saved card now: an off-session PaymentIntent, confirmed at once, whose
+    metadata says what it buys (for `credit_payment_once`, and for taking it back after a refund). Raises
+    PaymentFailed when the card is declined or its bank asks for 3-D Secure."""
+    return await gateway.call(
+        'payment_intents', 'create', key=key, amount=packs * plan.token_pack.price, currency=plan.currency,
+        customer=customer, payment_method=card, off_session=True, confirm=True, allowed_payment_method_types=['card'],
+        description=description,
+        metadata={'organization_id': str(organization_id), 'purpose': purpose, 'packs': str(packs),
+                  'tokens': str(packs * plan.token_pack.size), **(metadata or {})},
+    )  # fmt: skip
+
+
+async def default_card(gateway: StripeGateway, account: BillingAccount) -> dict | None:
+    """The customer's default payment method, when it is a card (the card "Payment methods" marks Default)."""
+    if not account.stripe_customer_id:
+        return None
+    customer = await gateway.call('customers', 'retrieve', account.stripe_customer_id,
+                                  expand=['invoice_settings.default_payment_method'])  # fmt: skip
+    card = (customer.get('invoice_settings') or {}).get('default_payment_method')
+    return card if isinstance(card, dict) and card.get('type') == 'card' else None
 
 
 async def note_pending_payment(*, organization_id: int, checkout: dict) -> bool:
@@ -197,8 +322,10 @@ async def take_back(
 async def _write(
     organization_id: int, delta: int, *, kind: str, description: str, checkout_session_id: str | None = None,
     reference: str | None = None, audit_action: str = '', audit_label: str = '', audit_after: dict | None = None,
+    actor: User | None = None,
 ) -> bool:  # fmt: skip
-    """One entry and the balance, once per cause; False when it was written before."""
+    """One entry and the balance, once per cause; False when it was written before. The audit event is the
+    `actor`'s when an admin's own request caused it, else Stripe's."""
     try:
         async with in_transaction():
             await TokenLedgerEntry.create(
@@ -212,11 +339,13 @@ async def _write(
             if delta > 0:
                 await rearm_low_balance(organization_id)
             if audit_action:
-                await audit.record_system(
-                    organization_id=organization_id, action=audit_action, target_type='tokens',
-                    target_label=audit_label,
-                    after={'tokens': delta, 'description': description, **(audit_after or {})},
-                )  # fmt: skip
+                after = {'tokens': delta, 'description': description, **(audit_after or {})}
+                if actor is not None:
+                    await audit.record(actor=actor, action=audit_action, target_type='tokens',
+                                       target_label=audit_label, after=after)  # fmt: skip
+                else:
+                    await audit.record_system(organization_id=organization_id, action=audit_action,
+                                              target_type='tokens', target_label=audit_label, after=after)  # fmt: skip
     except IntegrityError:
         return False  # this cause was entered before: a repeated webhook, the return page, or another process
     log.info('organization %s tokens %+d (%s): %s', organization_id, delta, kind, description)
@@ -232,6 +361,23 @@ async def rearm_low_balance(organization_id: int) -> None:
     await BillingAccount.filter(
         organization_id=organization_id, auto_topup_armed=False, token_balance__gte=F('auto_topup_below')
     ).update(auto_topup_armed=True)
+
+
+def _bought(packs: object, tokens: int) -> str:
+    """What the Token history says of a purchase, through Checkout or with the default card."""
+    return f'Bought {packs} token pack(s): {tokens:,} tokens'
+
+
+def _checked_packs(packs: int) -> int:
+    if isinstance(packs, bool) or not isinstance(packs, int) or not 1 <= packs <= MAX_TOKEN_PACKS:
+        raise ValidationFailed({'quantity': f'Choose from 1 to {MAX_TOKEN_PACKS} packs.'})
+    return packs
+
+
+def _token_plan(context: BillingContext) -> Plan:
+    if context.plan is None or not context.plan.uses_tokens:
+        raise PermissionDenied('Tokens can only be bought on a plan that uses them, such as Flexible.')
+    return context.plan
 
 
 def _money(payment: dict) -> str:

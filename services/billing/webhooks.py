@@ -17,12 +17,11 @@ from tortoise.transactions import in_transaction
 
 from db.models import BillingAccount, StripeEvent
 from services.billing import Billing
-from services.billing.auto_top_up import KIND as AUTO_TOP_UP
 from services.billing.context import checkout_owner
 from services.billing.gateway import InvalidSignature
 from services.billing.notices import note_once
 from services.billing.recovery import note_failure
-from services.billing.tokens import credit_top_up_once
+from services.billing.tokens import credit_payment_once, purchased_tokens
 from services.events import invoice_paid
 from services.moments import now
 
@@ -72,12 +71,13 @@ async def _invoice_paid(billing: Billing, event: dict) -> None:
 
 
 async def _payment_succeeded(billing: Billing, event: dict) -> None:
-    """An auto top-up whose answer Portico never got (a lost response, a restart) is credited from here, once."""
+    """A purchase with the default card or an auto top-up whose answer Portico never got (a lost response, a
+    restart) is credited from here, once."""
     intent = await billing.gateway.call('payment_intents', 'retrieve', _object(event)['id'])
-    if (intent.get('metadata') or {}).get('purpose') != AUTO_TOP_UP or not intent.get('customer'):
+    if not purchased_tokens(intent) or not intent.get('customer'):
         return
     account = await BillingAccount.get_or_none(stripe_customer_id=intent['customer'])
-    if account is not None and await credit_top_up_once(organization_id=account.organization_id, intent=intent):
+    if account is not None and await credit_payment_once(organization_id=account.organization_id, intent=intent):
         billing.contexts.publish(account.organization_id)
 
 

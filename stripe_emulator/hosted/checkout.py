@@ -117,10 +117,12 @@ def _render(ctx: Context, session: dict, form: cardform.CardForm, *, status: int
 def _payment_fields(ctx: Context, session: dict, form: cardform.CardForm) -> str:
     button = _BUTTONS[session['mode']]
     email = _email(ctx, session)
+    after = _custom_text(session, 'after_submit')
+    after = f'<p class="muted after-submit">{esc(after)}</p>' if after else ''
     if 'sepa_debit' not in session['payment_method_types']:
         heading = 'Card details' if session['mode'] == 'setup' else 'Pay with card'
         return f"""<h2>{heading}</h2>{email}{cardform.render(form)}
-<button type="submit">{button}</button>{cardform.TEST_CARDS_HINT}"""
+<button type="submit">{button}</button>{after}{cardform.TEST_CARDS_HINT}"""
     sepa = _method(session, form.values) == 'sepa_debit'
     alert = f'<div class="alert" role="alert">{esc(form.general_error)}</div>' if form.general_error else ''
     card_form = cardform.render(cardform.CardForm(form.values, form.errors))
@@ -134,7 +136,7 @@ def _payment_fields(ctx: Context, session: dict, form: cardform.CardForm) -> str
     return f"""<fieldset class="methods"><legend>Payment method</legend>{radios}</fieldset>{email}{alert}
 <div class="method-fields" id="card-fields">{card_form}{cardform.TEST_CARDS_HINT}</div>
 <div class="method-fields" id="sepa-fields">{sepa_form}</div>
-<button type="submit">{label}</button>"""
+<button type="submit">{label}</button>{after}"""
 
 
 def _radio(value: str, label: str, *, checked: bool) -> str:
@@ -156,7 +158,10 @@ def _summary(ctx: Context, session: dict, form: cardform.CardForm) -> str:
     currency = session['currency']
     recurring = next((price['recurring'] for price in prices if price['recurring']), None)
     per = f' <small>per {format_interval(recurring)}</small>' if recurring else ''
-    if session['mode'] == 'subscription':
+    # The text Portico asks to show by the pay button (`custom_text.submit`, "Buy 3,000 tokens") heads the summary.
+    if headline := _custom_text(session, 'submit'):
+        title = headline
+    elif session['mode'] == 'subscription':
         title = f'Subscribe to {product_name(ctx, prices[0])}'
     else:
         title = f'Pay {ctx.config.account_name}'
@@ -194,10 +199,16 @@ def _line(ctx: Context, item: dict, price: dict, form: cardform.CardForm) -> str
 
 
 def _email(ctx: Context, session: dict) -> str:
-    customer = ctx.store.get(session['customer'] or '', 'customer')
-    email = (customer or {}).get('email') or session['customer_email']
+    """Who pays: the customer's name (Portico's organization) and email, as Checkout prefills them."""
+    customer = ctx.store.get(session['customer'] or '', 'customer') or {}
+    email = customer.get('email') or session['customer_email']
+    who = ' · '.join(esc(part) for part in (customer.get('name'), email) if part)
     verb = 'Saving a card for' if session['mode'] == 'setup' else 'Paying as'
-    return f'<p class="muted">{verb} {esc(email)}</p>' if email else ''
+    return f'<p class="muted payer">{verb} {who}</p>' if who else ''
+
+
+def _custom_text(session: dict, position: str) -> str:
+    return ((session.get('custom_text') or {}).get(position) or {}).get('message') or ''
 
 
 def _finished(ctx: Context, session: dict) -> str:

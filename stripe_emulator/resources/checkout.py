@@ -9,10 +9,12 @@ from ..listing import paged, paged_in_memory
 from ..params import get_bool, get_dict, get_dicts, get_int, get_str, get_timestamp, merge_metadata
 from ..render import render
 from ..router import Route
+from . import prices
 from .subscriptions import trial_end_from
 
 MODES = ('payment', 'setup', 'subscription')
 DAY = 86400
+CUSTOM_TEXTS = ('after_submit', 'shipping_address', 'submit', 'terms_of_service_acceptance')
 
 
 def create(ctx: Context, params: dict) -> dict:
@@ -54,12 +56,7 @@ def create(ctx: Context, params: dict) -> dict:
         'currency': currency,
         'currency_conversion': None,
         'custom_fields': [],
-        'custom_text': {
-            'after_submit': None,
-            'shipping_address': None,
-            'submit': None,
-            'terms_of_service_acceptance': None,
-        },  # fmt: skip
+        'custom_text': _custom_text(get_dict(params, 'custom_text') or {}),
         'customer': customer['id'] if customer else None,
         'customer_account': None,
         'customer_creation': None
@@ -194,9 +191,12 @@ def _line_items(ctx: Context, mode: str, params: list) -> list[dict]:
     items = []
     for index, item in enumerate(params):
         param = f'line_items[{index}]'
-        price = ctx.load('price', get_str(item, 'price', required=True), param=f'{param}[price]')
-        if not price['active']:
-            raise invalid(f'The price `{price["id"]}` is not active.', param=f'{param}[price]')
+        if price_data := get_dict(item, 'price_data'):
+            price = _inline_price(ctx, price_data, param=f'{param}[price_data]')
+        else:
+            price = ctx.load('price', get_str(item, 'price', required=True), param=f'{param}[price]')
+            if not price['active']:
+                raise invalid(f'The price `{price["id"]}` is not active.', param=f'{param}[price]')
         if mode == 'payment' and price['type'] == 'recurring':
             raise invalid(
                 'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or '
@@ -222,6 +222,29 @@ def _line_items(ctx: Context, mode: str, params: list) -> list[dict]:
     if len({item['_currency'] for item in items}) > 1:
         raise invalid('All prices must use the same currency.', param='line_items')
     return items
+
+
+def _inline_price(ctx: Context, data: dict, *, param: str) -> dict:
+    """A line item's `price_data`: as on Stripe, a price of its own (inactive, for this session only), and a new
+    product from `product_data` unless it names an existing `product`."""
+    if get_str(data, 'product') is None and not get_dict(data, 'product_data'):
+        raise invalid('You must specify either `product` or `product_data` in `price_data`.', param=f'{param}[product]')
+    if get_int(data, 'unit_amount', minimum=0) is None:
+        raise invalid('You must specify `unit_amount` in `price_data` (the emulator only supports per-unit prices).',
+                      param=f'{param}[unit_amount]')  # fmt: skip
+    return prices.create(ctx, {**data, 'active': False})
+
+
+def _custom_text(params: dict) -> dict:
+    """Each of Checkout's custom texts, `{'message': …}` or None; Stripe allows 1,200 characters each."""
+    texts = {}
+    for position in CUSTOM_TEXTS:
+        given = get_dict(params, position) or {}
+        message = get_str(given, 'message')
+        if message is not None and len(message) > 1200:
+            raise invalid('Text can be up to 1200 characters in length.', param=f'custom_text[{position}][message]')
+        texts[position] = {'message': message} if message else None
+    return texts
 
 
 def _invoice_creation(params: dict | None) -> dict:

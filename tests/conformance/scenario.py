@@ -318,6 +318,14 @@ async def _checkout_by_card(v1, hosted: httpx.AsyncClient, prices) -> None:
     })  # fmt: skip
     await _pay(hosted, payment_session.url, {**CARD, 'method': 'card'})
     await v1.checkout.sessions.retrieve_async(payment_session.id, params={'expand': ['payment_intent']})
+    inline_session = await v1.checkout.sessions.create_async(params={  # as Portico sells token packs
+        'mode': 'payment', 'customer': erin.id, 'success_url': success,
+        'line_items': [{'price_data': {'currency': 'usd', 'unit_amount': 1000,
+                                       'product_data': {'name': 'Token pack (1,000 tokens)'}}, 'quantity': 3}],
+        'custom_text': {'submit': {'message': 'Buy 3,000 tokens'}, 'after_submit': {'message': 'For Erin.'}},
+    })  # fmt: skip
+    await _pay(hosted, inline_session.url, {**CARD, 'method': 'card'})
+    await v1.checkout.sessions.retrieve_async(inline_session.id, params={'expand': ['line_items']})
 
     setup_session = await v1.checkout.sessions.create_async(
         params={'mode': 'setup', 'currency': 'usd', 'customer': erin.id, 'success_url': success}

@@ -22,7 +22,7 @@ from services.words import plural
 ROW_STYLE = """
 <style>
 .user-row { display: grid; align-items: center; gap: 0.5rem; padding: 0.25rem 0.5rem; border-bottom: 1px solid #eee;
-            grid-template-columns: minmax(0, 1.2fr) minmax(0, 1.6fr) 5rem 6rem 9rem 7rem; }
+            grid-template-columns: minmax(0, 1.2fr) minmax(0, 1.6fr) 5rem 6rem 12.5rem 7rem; }
 .user-row:hover, .user-row:focus-within { background: #f5f7ff; }
 .user-row:focus-visible { outline: 2px solid var(--q-primary); }
 /* Transparent, not hidden: Shift+Tab from below the list must still reach them (a hidden button takes no focus). */
@@ -32,7 +32,7 @@ ROW_STYLE = """
 .user-row.user-muted > div:not(.row-actions) { color: #616161; font-style: italic; }
 .user-pending { color: #8a4b00; line-height: 1.2; }
 @media (hover: none) { .user-row .row-actions { opacity: 1; } }  /* a touch screen has no hover */
-@media (max-width: 599px) {  /* a phone: each user is a card, its buttons always there */
+@media (max-width: 767px) {  /* a phone or a small tablet: each user is a card, its buttons always there */
   .user-head { display: none; }
   .user-row { grid-template-columns: minmax(0, 1fr) auto; grid-template-areas:
               "name enabled" "email email" "role seen" "actions actions";

@@ -3,22 +3,14 @@
 from playwright.async_api import Browser, expect
 
 from tests.conftest import ARTIFACTS, LiveServer
-from tests.helpers import PASSWORD
+from tests.test_browser_billing import logged_in
 
 ADMIN_EMAIL = 'ada@example.com'
 
 
 async def test_a_long_activity_entry_wraps_on_a_narrow_screen(live_server: LiveServer, browser: Browser) -> None:
-    created = live_server.cli('create-admin', '--organization', 'Acme Corp', '--name', 'Ada Admin', '--email',
-                              ADMIN_EMAIL, '--password', PASSWORD)  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    context = await browser.new_context(viewport={'width': 390, 'height': 844})
-    page = await context.new_page()
-    await page.goto(f'{live_server.url}/login')
-    await page.get_by_label('Email').fill(ADMIN_EMAIL)
-    await page.get_by_label('Password').fill(PASSWORD)
-    await page.get_by_role('button', name='Log in').click()
-    await expect(page.get_by_text('Administration portal')).to_be_visible()
+    page = await logged_in(live_server, browser, ADMIN_EMAIL, name='Ada Admin', organization='Acme Corp',
+                           viewport={'width': 390, 'height': 844})  # fmt: skip
 
     name = 'Internationale Vereinigung der Beispielunternehmen für Verwaltungsportale'
     email = f'{"accounts-payable-department-" * 2}europe@acme.example'  # one "word" wider than the screen

@@ -9,12 +9,13 @@ from tests.conftest import ARTIFACTS, LiveServer
 from tests.helpers import PASSWORD
 
 
-async def logged_in(live_server: LiveServer, browser, email: str = 'owner@example.com') -> Page:
+async def logged_in(live_server: LiveServer, browser, email: str = 'owner@example.com', *, name: str = 'Olga Owner',
+                    organization: str = 'Buyer Org', viewport: dict | None = None) -> Page:  # fmt: skip
     created = live_server.cli(
-        'create-admin', '--organization', 'Buyer Org', '--name', 'Olga Owner', '--email', email, '--password', PASSWORD
+        'create-admin', '--organization', organization, '--name', name, '--email', email, '--password', PASSWORD
     )
     assert created.returncode == 0, created.stderr
-    context = await browser.new_context(viewport={'width': 1280, 'height': 1000})
+    context = await browser.new_context(viewport=viewport or {'width': 1280, 'height': 1000})
     page = await context.new_page()
     await page.goto(f'{live_server.url}/login')
     await page.get_by_label('Email').fill(email)

@@ -219,6 +219,13 @@ def _tokens_paid(event: AuditEvent) -> str:
     return f'{event.actor_name} confirmed the payment{_of(after, "total")}{bought}'
 
 
+def _tokens_bought(event: AuditEvent) -> str:
+    """Tokens bought with the default card, credited by the buyer's own request (not by Stripe's webhook)."""
+    after = _after(event)
+    price = f' for {after["amount"]}' if after.get('amount') else ''
+    return f'{event.actor_name} bought {_tokens(after.get("tokens"))}{price} with the default card'
+
+
 def _tokens_credited(event: AuditEvent) -> str:
     after = _after(event)
     return f'{event.actor_name} confirmed the payment{_of(after)}; {_were(after.get("tokens"), "added")}'
@@ -379,6 +386,7 @@ ACTIONS: dict[str, Callable[[AuditEvent], str]] = {
     'billing.checkout_completed.setup': lambda event: f'{event.actor_name} saved a new card',
     'billing.token_checkout_started': _token_checkout_started,
     'billing.tokens_credited': _tokens_credited,
+    'billing.tokens_bought': _tokens_bought,
     'billing.token_payment_failed': _token_payment_failed,
     'billing.tokens_refunded': _tokens_refunded,
     'billing.tokens_disputed': _tokens_disputed,

@@ -14,7 +14,15 @@ if TYPE_CHECKING:
     from services.billing.payment_methods import Card
 
 CONTROLS = (ui.button, ui.input, ui.number, ui.select)
-BRANDS = {'amex': 'American Express', 'diners': 'Diners Club', 'jcb': 'JCB', 'mastercard': 'Mastercard'}
+BRANDS = {
+    'amex': 'American Express',
+    'cartes_bancaires': 'Cartes Bancaires',
+    'diners': 'Diners Club',
+    'eftpos_au': 'eftpos Australia',
+    'jcb': 'JCB',
+    'mastercard': 'Mastercard',
+    'unionpay': 'UnionPay',
+}
 
 
 @contextmanager
@@ -107,7 +115,8 @@ def whole_in(value: float | None, low: int, high: int) -> int | None:
 
 
 def brand(brand: str) -> str:
-    return BRANDS.get(brand, brand.capitalize())
+    """A card brand as people write it, from Stripe's code ('amex') or the card mirror's ('Amex')."""
+    return BRANDS.get(brand.lower(), brand.capitalize())
 
 
 def card_name(card: 'Card') -> str:

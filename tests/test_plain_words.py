@@ -52,3 +52,10 @@ async def test_the_activity_log_shows_each_moment_in_the_long_style(user: UserSi
     await user.should_see('Ada Admin changed the billing email to billing@acme.example', retries=20)
     await user.should_see('December 1, 2026, 21:31 UTC')
     await user.should_not_see('2026-12-01 21:31:45')
+
+
+def test_card_brands_read_as_people_write_them_from_stripes_code_or_the_card_mirrors() -> None:
+    from components.dialog_kit import brand
+
+    written = [brand(code) for code in ('amex', 'Amex', 'visa', 'Visa', 'unionpay', 'Unionpay', 'discover')]
+    assert written == ['American Express', 'American Express', 'Visa', 'Visa', 'UnionPay', 'UnionPay', 'Discover']

@@ -91,10 +91,10 @@ async def test_a_double_click_a_retry_and_a_repeated_webhook_charge_once_and_cre
     assert await ledger(admin) == [('purchase', 3000)]
     assert await balance(admin) == 3000
     entry = await TokenLedgerEntry.get(organization_id=admin.organization_id)
-    assert (entry.reference, entry.description) == (intent['id'], 'Bought 3 token pack(s): 3,000 tokens')
-    [credited] = await AuditEvent.filter(organization_id=admin.organization_id, action='billing.tokens_credited')
+    assert (entry.reference, entry.description) == (intent['id'], 'Bought 3 token packs: 3,000 tokens')
+    [credited] = await AuditEvent.filter(organization_id=admin.organization_id, action='billing.tokens_bought')
     assert credited.actor_id == admin.id
-    assert sentence(credited) == 'Ada Admin confirmed the payment of $30.00; 3,000 tokens were added'
+    assert sentence(credited) == 'Ada Admin bought 3,000 tokens for $30.00 with the default card'
 
     again = await tokens.buy_with_default_card(session=me, packs=1, request=a_click())  # the next purchase
     assert again.paid and len(await intents_of(services, admin)) == 2 and await balance(admin) == 4000

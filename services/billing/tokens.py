@@ -30,6 +30,7 @@ from services.billing.context import BillingContext, Contexts, checkout_owner
 from services.billing.gateway import PaymentFailed
 from services.errors import PermissionDenied, ValidationFailed
 from services.plans import Plan, TokenPack, format_money
+from services.words import plural
 
 if TYPE_CHECKING:
     from services.billing.gateway import StripeGateway
@@ -229,7 +230,8 @@ async def credit_payment_once(*, organization_id: int, intent: dict, buyer: User
     return await _write(
         organization_id, tokens, kind='purchase', reference=intent['id'],
         description=_bought(packs, tokens), actor=buyer,
-        audit_action='billing.tokens_credited', audit_label=intent['id'], audit_after={'amount': _money(intent)},
+        audit_action='billing.tokens_bought' if buyer else 'billing.tokens_credited', audit_label=intent['id'],
+        audit_after={'amount': _money(intent)},
     )  # fmt: skip
 
 
@@ -365,7 +367,8 @@ async def rearm_low_balance(organization_id: int) -> None:
 
 def _bought(packs: object, tokens: int) -> str:
     """What the Token history says of a purchase, through Checkout or with the default card."""
-    return f'Bought {packs} token pack(s): {tokens:,} tokens'
+    packs = plural(int(packs), 'token pack') if str(packs).isdigit() else 'token packs'
+    return f'Bought {packs}: {tokens:,} tokens'
 
 
 def _checked_packs(packs: int) -> int:

@@ -19,18 +19,16 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from contextlib import suppress
 from pathlib import Path
 
-import httpx
-from playwright.async_api import Browser, BrowserContext, CDPSession, Page, async_playwright
+from playwright.async_api import CDPSession, Page, async_playwright
+from users_page import CHROMIUM_ARGS, free_port, log_in, wait_until_serving  # run as a script, beside it
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 10_000
@@ -39,7 +37,6 @@ NTH_SWITCH = 10
 BARE_ROWS = 25
 SETTLE_S = 1.0
 CATEGORIES = 'devtools.timeline,v8.execute,v8,blink.user_timing,loading,toplevel'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking']
 SWITCH = '[role="switch"][aria-label="Is enabled?"]'
 MARK = 'nth-switch-visible'
 EVALUATE = {'EvaluateScript', 'v8.evaluateModule'}
@@ -115,16 +112,6 @@ PAGE_FACTS = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def tail(path: Path) -> str:
-    return path.read_text(errors='replace')[-2000:]
-
-
 def load_average() -> str:
     return Path('/proc/loadavg').read_text().strip()
 
@@ -137,29 +124,6 @@ def seed(env: dict[str, str]) -> tuple[str, str]:
     if not found:
         raise RuntimeError(f'seed-demo did not print the admin login: {last!r}')
     return found[1], found[2]
-
-
-async def wait_until_serving(url: str, server: subprocess.Popen, log_path: Path) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
-        for _ in range(300):
-            if server.poll() is not None:
-                raise RuntimeError(f'the server exited ({server.returncode}):\n{tail(log_path)}')
-            with suppress(httpx.HTTPError):
-                if (await client.get(url)).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f'{url} did not answer within 30 s:\n{tail(log_path)}')
-
-
-async def log_in(browser: Browser, base: str, email: str, password: str) -> BrowserContext:
-    context = await browser.new_context()
-    page = await context.new_page()
-    await page.goto(f'{base}/login')
-    await page.get_by_label('Email').fill(email)
-    await page.get_by_label('Password').fill(password)
-    await page.get_by_role('button', name='Log in').click()
-    await page.wait_for_url('**/admin', timeout=30_000)
-    return context
 
 
 async def load(page: Page, url: str) -> float:
@@ -343,7 +307,7 @@ async def main() -> None:
                 command, cwd=ROOT, env={**env, 'PORT': str(port)}, stdout=log_file, stderr=subprocess.STDOUT
             )
             servers.append((server, log_file))
-            await wait_until_serving(f'http://127.0.0.1:{port}{path}', server, log_path)
+            await wait_until_serving(f'http://127.0.0.1:{port}', server, log_path, path=path)
             urls[key] = f'http://127.0.0.1:{port}' + ('/admin' if key == 'admin' else '/')
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path='/usr/bin/chromium', args=CHROMIUM_ARGS)

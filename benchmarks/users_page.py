@@ -317,16 +317,16 @@ async def burst(browser: Browser, url: str, storage_state: dict) -> tuple[list[f
     return shown, Counter(outcome for outcome in outcomes if isinstance(outcome, str))
 
 
-async def wait_until_serving(base: str, server: subprocess.Popen, log_path: Path) -> None:
+async def wait_until_serving(base: str, server: subprocess.Popen, log_path: Path, path: str = '/login') -> None:
     async with httpx.AsyncClient(timeout=5) as client:
         for _ in range(300):
             if server.poll() is not None:
                 raise RuntimeError(f'the server exited ({server.returncode}):\n{tail(log_path)}')
             with suppress(httpx.HTTPError):
-                if (await client.get(f'{base}/login')).status_code == 200:
+                if (await client.get(f'{base}{path}')).status_code == 200:
                     return
             await asyncio.sleep(0.1)
-    raise RuntimeError(f'the server did not answer within 30 s:\n{tail(log_path)}')
+    raise RuntimeError(f'{base}{path} did not answer within 30 s:\n{tail(log_path)}')
 
 
 async def wait_until_quiet(queries: QueryLog, quiet_s: float = 2.0, at_most_s: float = 60.0) -> None:

@@ -1,4 +1,4 @@
-"""The "Organization" section: the organization's details, bound to its model, and the edit form."""
+"""The "Organization" section: the organization's details, shown from its model, and the edit form."""
 
 from collections.abc import Awaitable, Callable
 
@@ -31,6 +31,7 @@ class OrganizationSection(ui.card):
         self.organization = organization
         self.countries = countries
         self.on_save = on_save
+        self.texts: list[tuple[ui.label, Callable[[Organization], str]]] = []  # each value, and how it reads
         self.classes('w-full').props('aria-label="Organization"')
         with self:
             with ui.row().classes('w-full items-center'):
@@ -49,8 +50,15 @@ class OrganizationSection(ui.card):
 
     def _row(self, caption: str, text: Callable[[Organization], str]) -> None:
         ui.label(caption).classes('text-grey-7')
-        # Bound to the model: an edit that replaces its fields shows here without rebuilding the section.
-        ui.label().classes('break-all').bind_text_from(self, 'organization', backward=text)
+        self.texts.append((ui.label(text(self.organization)).classes('break-all'), text))
+
+    def show(self, saved: Organization) -> None:
+        """Show the organization as saved (here or by another admin): its changed values alone, without rebuilding
+        the section. (Not a binding to the model: NiceGUI polls those ten times a second on every open page.)"""
+        for name in EDITABLE_FIELDS:
+            setattr(self.organization, name, getattr(saved, name))
+        for label, text in self.texts:
+            label.text = text(self.organization)
 
     @staticmethod
     def _address(organization: Organization) -> str:
@@ -85,8 +93,7 @@ class OrganizationSection(ui.card):
                     show_errors(fields, failure)
                     return
                 if saved is not None:
-                    for name in EDITABLE_FIELDS:
-                        setattr(self.organization, name, getattr(saved, name))
+                    self.show(saved)
                     ui.notify('Organization saved.', type='positive')
                     dialog.close()
 

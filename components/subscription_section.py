@@ -6,7 +6,7 @@ A trial organization sees its trial and "Choose subscription"; a subscribed one 
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from nicegui import ui
 
@@ -70,6 +70,14 @@ class SubscriptionSection(ui.card):
         self.overview = overview
         if changed:
             self.content.refresh()
+
+    def show_seats(self, used: int) -> None:
+        """The enabled users changed: "N of M used" alone, without reading the mirror again or rebuilding."""
+        if used == self.overview.seats_used:
+            return
+        self.overview = replace(self.overview, seats_used=used)
+        self.actions.remember(self.overview)
+        self.seats.text = _seats_text(self.overview)
 
     @ui.refreshable_method
     def content(self) -> None:
@@ -221,7 +229,7 @@ class SubscriptionSection(ui.card):
         overview = self.overview
         ui.label('Seats').classes('text-grey-7')
         with ui.row().classes('items-center'):
-            ui.label(f'{overview.seats_used:,} of {overview.seat_limit:,} used').mark('subscription-seats')
+            self.seats = ui.label(_seats_text(overview)).mark('subscription-seats')
             if overview.subscribed and self.actions.add_seats:
                 ui.button('+ Add seats', on_click=self.actions.add_seats).props('flat dense no-caps')
 
@@ -274,6 +282,10 @@ async def _called(action: Callable[[], object]) -> None:
     result = action()
     if inspect.isawaitable(result):
         await result
+
+
+def _seats_text(overview: BillingOverview) -> str:
+    return f'{overview.seats_used:,} of {overview.seat_limit:,} used'
 
 
 def _shown(overview: BillingOverview) -> tuple:

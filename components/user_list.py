@@ -16,7 +16,7 @@ from components.user_row import UserRow, invitation_text
 from db.models import User
 from services.errors import ValidationFailed
 from services.forms import UserForm
-from services.users import DEFAULT_PAGE_SIZE, PasswordEmail, SeatsExhausted, UserPage, UserQuery
+from services.users import DEFAULT_PAGE_SIZE, PasswordEmail, SeatsExhausted, UserChange, UserPage, UserQuery
 from services.words import plural
 
 ROW_STYLE = """
@@ -28,6 +28,13 @@ ROW_STYLE = """
 /* Transparent, not hidden: Shift+Tab from below the list must still reach them (a hidden button takes no focus). */
 .user-row .row-actions { opacity: 0; }
 .user-row:hover .row-actions, .user-row:focus-within .row-actions { opacity: 1; }
+.row-button { display: inline-flex; align-items: center; justify-content: center; width: 2.4em; height: 2.4em;
+              padding: 0; border: 0; border-radius: 50%; background: transparent; color: var(--q-primary);
+              font-size: 14px; cursor: pointer; }
+.row-button .material-icons { font-size: 1.715em; }
+.row-button:hover { background: rgba(25, 118, 210, 0.12); }
+.row-button:focus-visible { background: rgba(25, 118, 210, 0.12); outline: 2px solid var(--q-primary); }
+.row-button:disabled { opacity: 0.6; cursor: not-allowed; background: transparent; }
 .user-head { font-weight: 500; color: #616161; background: none !important; }
 .user-row.user-muted > div:not(.row-actions) { color: #616161; font-style: italic; }
 .user-pending { color: #8a4b00; line-height: 1.2; }
@@ -66,6 +73,7 @@ class UserList(ui.card):
         self.current_user_id = current_user_id
         self.query = UserQuery()
         self.result: UserPage | None = None
+        self.rows: dict[int, UserRow] = {}  # the shown users' rows, by user id
         self._asked = 0  # reloads (search, paging, live updates) may finish out of order: the newest one is shown
         ui.add_head_html(ROW_STYLE)
         self.classes('w-full').props('aria-label="Users"')
@@ -100,7 +108,7 @@ class UserList(ui.card):
             return
         self.result = result
         self.query = replace(self.query, page=result.page)
-        self.seats.text = f'{result.seats_used:,} of {plural(result.seat_limit, "seat")} used'
+        self.show_seats(result.seats_used, result.seat_limit)
         first = (result.page - 1) * result.per_page + 1 if result.total else 0
         last = (result.page - 1) * result.per_page + len(result.rows)
         self.range_label.text = f'{first:,}–{last:,} of {result.total:,}'
@@ -109,11 +117,40 @@ class UserList(ui.card):
         self.rows_area.clear()
         with self.rows_area:
             self._header()
-            for user in result.rows:
-                self._row(user)
+            self.rows = {user.id: self._row(user) for user in result.rows}
             if not result.rows:
                 with ui.element('div').props('role=row'):
                     ui.label('No users match your search.').classes('q-pa-md text-grey-8').props('role=cell')
+
+    def show_seats(self, used: int, limit: int | None = None) -> None:
+        """ "N of M seats used", after a reload, another admin's change or a new subscription."""
+        if self.result is None:
+            return
+        self.result = replace(
+            self.result, seats_used=used, seat_limit=self.result.seat_limit if limit is None else limit
+        )
+        self.seats.text = f'{used:,} of {plural(self.result.seat_limit, "seat")} used'
+
+    async def apply(self, changes: list[UserChange]) -> None:
+        """Show changes made elsewhere (another admin, another tab): each in its user's row, if shown, and the
+        list reloaded only when it may gain or lose rows or change their order. So an open page of an organization
+        costs one small message per change, not a query."""
+        if not changes:
+            return
+        self.show_seats(changes[-1].seats_used)
+        if any(self._reorders(change) for change in changes):
+            await self.reload()
+            return
+        for change in changes:
+            if (row := self.rows.get(change.user.id)) is not None:
+                row.show(change.user)
+
+    def _reorders(self, change: UserChange) -> bool:
+        if change.moves_rows:
+            return True
+        sorted_by = {'name': 'name', 'email': 'email'}.get(self.query.sort)
+        searched = {'name', 'email'} if self.query.search.strip() else set()
+        return bool(change.fields & ({sorted_by} | searched))  # a rename under a name sort, or out of a search
 
     async def _set(self, **changes) -> None:
         self.query = replace(self.query, **changes)

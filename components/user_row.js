@@ -1,31 +1,40 @@
 // One row of the Users section, drawn in the browser: one element on the server instead of thirteen.
 // Text is interpolated, never parsed as HTML. A row of the list's table (role=row, each part a cell); its buttons
 // show on hover and focus, and always on a phone or a touch screen (CSS in user_list.py).
+// Light to mount: of Vue components a row holds only its switch. Its buttons are plain <button>s of two DOM
+// elements, looking like Quasar's flat round dense q-btn (CSS `.row-button` in user_list.py): a q-btn with its
+// icon is two components and four elements, so 25 rows of three of them were 150 and 300. Their tooltips exist
+// only once the row was hovered or focused: a tooltip shows on hover, which comes after the row's mouseenter.
+
 export default {
   template: `
-    <div class="user-row w-full" :class="{ 'user-muted': !on }" tabindex="0" role="row" :aria-label="name">
+    <div class="user-row w-full" :class="{ 'user-muted': !on }" tabindex="0" role="row" :aria-label="name"
+         @mouseenter="tips = true" @focusin="tips = true">
       <div class="cell-name ellipsis" role="cell">{{ name }}</div>
       <div class="cell-email ellipsis" role="cell">{{ email }}</div>
       <div class="cell-role" role="cell">{{ role }}</div>
       <span class="cell-enabled own-guard" role="cell">
         <q-toggle :model-value="on" @update:model-value="toggle" aria-label="Is enabled?" :disable="own" />
-        <q-tooltip v-if="own">You cannot disable yourself</q-tooltip>
+        <q-tooltip v-if="own && tips">You cannot disable yourself</q-tooltip>
       </span>
       <div v-if="pending" class="cell-seen user-pending" role="cell">
         <div>Invitation pending</div><div class="text-caption">{{ pending }}</div>
       </div>
       <div v-else class="cell-seen text-grey-8" role="cell">{{ seen }}</div>
       <div class="row-actions row no-wrap justify-end" role="cell">
-        <q-btn flat round dense color="primary" icon="edit" aria-label="Edit user" @click="$emit('edit')">
-          <q-tooltip>Edit user</q-tooltip>
-        </q-btn>
-        <q-btn flat round dense color="primary" icon="lock" aria-label="Resend password email" @click="$emit('resend')">
-          <q-tooltip>Resend password email</q-tooltip>
-        </q-btn>
+        <button type="button" class="row-button" aria-label="Edit user" @click="$emit('edit')">
+          <i class="material-icons notranslate" aria-hidden="true">edit</i>
+          <q-tooltip v-if="tips">Edit user</q-tooltip>
+        </button>
+        <button type="button" class="row-button" aria-label="Resend password email" @click="$emit('resend')">
+          <i class="material-icons notranslate" aria-hidden="true">lock</i>
+          <q-tooltip v-if="tips">Resend password email</q-tooltip>
+        </button>
         <span class="own-guard">
-          <q-btn flat round dense color="primary" icon="delete" aria-label="Delete user" :disable="own"
-                 @click="$emit('delete')" />
-          <q-tooltip>{{ own ? "You cannot delete yourself" : "Delete user" }}</q-tooltip>
+          <button type="button" class="row-button" aria-label="Delete user" :disabled="own" @click="$emit('delete')">
+            <i class="material-icons notranslate" aria-hidden="true">delete</i>
+          </button>
+          <q-tooltip v-if="tips">{{ own ? "You cannot delete yourself" : "Delete user" }}</q-tooltip>
         </span>
       </div>
     </div>
@@ -40,7 +49,12 @@ export default {
     pending: String, // a user who never set a password: when the invitation's link expires ('' otherwise)
   },
   data() {
-    return { on: this.enabled };
+    return { on: this.enabled, tips: false };
+  },
+  watch: {
+    enabled(value) {
+      this.on = value; // the row was updated in place from the server (another admin's change)
+    },
   },
   methods: {
     toggle(value) {

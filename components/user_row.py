@@ -29,20 +29,22 @@ class UserRow(ui.element, component='user_row.js'):
         invitation: str = '',
     ) -> None:
         super().__init__()
-        self.user = user
-        self._props.update(
-            name=user.name,
-            email=user.email,
-            role=ROLE_CHOICES[Role(user.role).value],
-            enabled=user.is_enabled,
-            seen=last_login_text(user.last_login_at),
-            own=own,
-            pending=invitation,
-        )
-        self.on('edit', lambda: on_edit(user))
-        self.on('resend', lambda: on_resend(user))
-        self.on('delete', lambda: on_delete(user))
+        self._props.update(own=own, pending=invitation)
+        self._set_user(user)
+        self.on('edit', lambda: on_edit(self.user))
+        self.on('resend', lambda: on_resend(self.user))
+        self.on('delete', lambda: on_delete(self.user))
         self.on('toggle', lambda event: on_toggle(self, _switched_to(event)))
+
+    def _set_user(self, user: User) -> None:
+        self.user = user
+        self._props.update(name=user.name, email=user.email, role=ROLE_CHOICES[Role(user.role).value],
+                           enabled=user.is_enabled, seen=last_login_text(user.last_login_at))  # fmt: skip
+
+    def show(self, user: User) -> None:
+        """Show the user as saved now, in this row alone: one small message to the browser, nothing rebuilt."""
+        self._set_user(user)
+        self.update()
 
     def _displayed_contents(self, *, only_visible: bool) -> list:
         # What the browser shows as text, for NiceGUI's ElementFilter (and so for the simulated user in tests).

@@ -22,6 +22,7 @@ from services.events import (
     session_ended,
     users_changed,
 )
+from services.users import UserChange
 
 
 def register(services: Services) -> None:
@@ -69,7 +70,9 @@ class AdminPortal:
         with frame('Administration', test_mode=self.services.settings.offline_billing, user_name=self.admin.name,
                    logout_token=logout_token(self.page.session)):  # fmt: skip
             ui.label('Administration portal').classes('text-h4').props('role=heading aria-level=1')
-            OrganizationSection(self.organization, countries=organizations.countries(), on_save=self._save)
+            self.organization_section = OrganizationSection(
+                self.organization, countries=organizations.countries(), on_save=self._save
+            )
             self.subscription = SubscriptionSection(overview, self.billing_actions)
             self.user_list = UserList(self._user_actions(), current_user_id=self.admin.id)
             self.activity = ActivityLog(quiet.organizations.activity)
@@ -98,14 +101,26 @@ class AdminPortal:
         return await self.page.portal.organizations.update(organization_id=self.organization.id, values=values)
 
     async def refresh_users(self) -> None:
+        """Users changed and the change did not say how (an older publisher): reload the list and the seats."""
         await self.user_list.reload()
+        if self.user_list.result is not None:
+            self.subscription.show_seats(self.user_list.result.seats_used)
         await self.activity.reload()
+
+    async def show_user_changes(self) -> None:
+        """Show the users' changes published since the last run, as they say, in their rows where they can be."""
+        changes, self.user_changes = self.user_changes, []
+        if changes:
+            self.subscription.show_seats(changes[-1].seats_used)
+            await self.user_list.apply(changes)
+        await self.activity.reload()  # queries only while the Activity log is open
 
     async def refresh_billing(self) -> None:
         latest = await self.page.quiet.subscriptions.overview()
         if latest is not None:
             self.subscription.show(latest)
-            await self.refresh_users()
+            self.user_list.show_seats(latest.seats_used, latest.seat_limit)  # a new plan or seat count: the rows
+            await self.activity.reload()  # stay as they are
 
     def _follow_changes(self) -> None:
         """Keep this open page current: other admins' changes and webhooks show without a reload, and an ended
@@ -113,19 +128,23 @@ class AdminPortal:
         client, events, organization_id = ui.context.client, self.services.events, self.organization.id
 
         later = OneAtATime(client)
+        self.user_changes: list[UserChange] = []
 
         def copy_organization(saved) -> None:
-            for field in organizations.EDITABLE_FIELDS:
-                setattr(self.organization, field, getattr(saved, field))
-            later(self.refresh_users)
+            with client:
+                self.organization_section.show(saved)
+            later(self.activity.reload)
 
         def leave(_=None) -> None:
             with client:
                 ui.navigate.to('/login')
 
-        def users_changed_here(_) -> None:
-            later(self.refresh_billing)  # "N of M used" in the Subscription section counts the same users, and it
-            # reloads the user list too
+        def users_changed_here(change: UserChange | None) -> None:
+            if change is None:
+                later(self.refresh_users)
+                return
+            self.user_changes.append(change)  # shown in order, a burst of them in one run
+            later(self.show_user_changes)
 
         unsubscribes = [
             events.subscribe(users_changed(organization_id), users_changed_here),

@@ -66,6 +66,23 @@ class UserPage:
 
 
 @dataclass(frozen=True)
+class UserChange:
+    """What one change did to an organization's users, published to its open pages (`users_changed`). They show it
+    from this alone: in the user's row, or by reloading their list only when its membership or order may change."""
+
+    kind: str  # 'added', 'edited', 'enabled', 'disabled' or 'deleted'
+    user: User  # as saved; as it was, for 'deleted'
+    fields: frozenset[str]  # what changed: UserForm's field names, or 'is_enabled'
+    seats_used: int  # the enabled users after the change
+
+    @property
+    def moves_rows(self) -> bool:
+        """Whether a list may gain or lose a row, whatever its sort and search: an email change also ends the
+        user's pending invitation, which the row shows."""
+        return self.kind in ('added', 'deleted') or 'email' in self.fields
+
+
+@dataclass(frozen=True)
 class PasswordEmail:
     """The outcome of "+ Add user" or "Resend password email". Without SMTP nothing was mailed, and `link` is the
     set-password link for the acting admin to hand over; it is shown once and kept nowhere."""
@@ -86,6 +103,12 @@ def user_data(user: User) -> dict[str, Any]:
 def snapshot(user: User) -> dict[str, Any]:
     """What the audit log keeps of a user, before and after a change."""
     return {**{item.name: str(getattr(user, item.name)) for item in fields(UserForm)}, 'is_enabled': user.is_enabled}
+
+
+async def _change(kind: str, user: User, changed: set[str]) -> UserChange:
+    """The change, its seats counted in its own transaction: one count for all the pages it reaches."""
+    seats_used = await seats_in_use(user.organization_id)
+    return UserChange(kind=kind, user=user, fields=frozenset(changed), seats_used=seats_used)
 
 
 class UserDirectory:
@@ -138,7 +161,8 @@ class UserDirectory:
                 raise ValidationFailed({'email': 'A user with this email already exists.'}) from None
             await self._record(admin, 'user.added', user, after=snapshot(user))
             token = await issue_password_token(user, purpose='invite', ttl=INVITE_LINK_TTL)
-        self.events.publish(users_changed(organization.id))
+            change = await _change('added', user, {item.name for item in fields(UserForm)})
+        self.events.publish(users_changed(organization.id), change)
         return await self._send_invitation(user, organization, inviter=admin, token=token)
 
     async def edit(self, *, session: Session | None, user_id: int, form: UserForm) -> User:
@@ -165,8 +189,10 @@ class UserDirectory:
                 user.session_epoch += 1
                 await oidc.end_product_sessions(user)
             await user.save()
-            await self._record(admin, 'user.edited', user, before=before, after=snapshot(user))
-        self._published(organization.id, ended=user.id if ends_sessions else None)
+            after = snapshot(user)
+            await self._record(admin, 'user.edited', user, before=before, after=after)
+            change = await _change('edited', user, {name for name in after if after[name] != before[name]})
+        self._published(change, ended=user.id if ends_sessions else None)
         return user
 
     async def set_enabled(self, *, session: Session | None, user_id: int, enabled: bool) -> User:
@@ -189,7 +215,8 @@ class UserDirectory:
             await user.save()
             action = 'user.enabled' if enabled else 'user.disabled'
             await self._record(admin, action, user, before=before, after=snapshot(user))
-        self._published(organization.id, ended=None if enabled else user.id)
+            change = await _change(action.removeprefix('user.'), user, {'is_enabled'})
+        self._published(change, ended=None if enabled else user.id)
         return user
 
     async def delete(self, *, session: Session | None, user_id: int) -> User:
@@ -204,7 +231,8 @@ class UserDirectory:
             await self._record(admin, 'user.deleted', user, before=snapshot(user))
             await oidc.end_product_sessions(user)
             await user.delete()
-        self._published(organization.id, ended=user_id)
+            change = await _change('deleted', user, set())
+        self._published(change, ended=user_id)
         return user
 
     async def resend_password_email(self, *, session: Session | None, user_id: int) -> PasswordEmail:
@@ -259,12 +287,12 @@ class UserDirectory:
         if not await others.exists():
             raise PermissionDenied('The organization must keep at least one enabled admin.')
 
-    def _published(self, organization_id: int, *, ended: int | None) -> None:
+    def _published(self, change: UserChange, *, ended: int | None) -> None:
         """After the commit: open pages hear of it; the product's webhooks and back-channel logouts go at once."""
         nudge()
         if ended is not None:
             self.events.publish(session_ended(ended))
-        self.events.publish(users_changed(organization_id))
+        self.events.publish(users_changed(change.user.organization_id), change)
 
     async def _send_invitation(
         self, user: User, organization: Organization, *, inviter: User, token: str

@@ -107,6 +107,12 @@ PAGE_FACTS = """
     fonts,
     dcl: navigation.domContentLoadedEventEnd,
     resources: performance.getEntriesByType('resource').length,
+    resource_names: performance.getEntriesByType('resource').map((entry) => new URL(entry.name).pathname),
+    // Where the DOM elements are: per labelled section (a card), the rest of the page under '(frame)'.
+    sections: Object.fromEntries(['Organization', 'Subscription', 'Users'].map((name) => {
+      const section = document.querySelector(`[aria-label="${name}"]`);
+      return [name, section ? section.querySelectorAll('*').length : 0];
+    })),
   };
 }
 """
@@ -280,8 +286,10 @@ def report(results: dict[str, list[dict]], untraced: dict[str, list[tuple[float,
             print(f'  {evaluate:7.1f}  {compiled:6.1f}  {short(url)}')
         print(f'{page}: Vue component instances by type (last load)')
         types = Counter(runs[-1]['types'])
-        print('  ' + ', '.join(f'{name} {count}' for name, count in types.most_common(16)))
+        print('  ' + ', '.join(f'{name} {count}' for name, count in types.most_common(40)))
         print(f'{page}: fonts loaded: {sorted(set(runs[-1]["fonts"]))}')
+        print(f'{page}: DOM elements by section: {runs[-1]["sections"]}')
+        print(f'{page}: resources: {", ".join(runs[-1]["resource_names"])}')
 
 
 async def main() -> None:

@@ -10,6 +10,32 @@ PAGE_STYLE = 'max-width: 64rem; margin: 0 auto'
 KEYBOARD = (Path(__file__).parent / 'keyboard.js').read_text()  # focus back from dialogs; arrow keys in menus
 # What every page shares. WCAG AA contrast (4.5:1) where Quasar's and NiceGUI's defaults fall short: links (#3b82f6
 # is 3.67:1 on white), the stepper's steps not reached yet (2.67:1), "positive" (#21ba45 under white is 2.56:1).
+# Portico runs without Tailwind (`ui.run(tailwind=False)`): its in-browser compiler took 11-19 % of /admin's load.
+# These are the utility classes the pages use that Tailwind made, in its sizes and layer, and a reset in the base
+# layer like the one it brought, so that every page looks as it did. A Tailwind class not listed here does nothing.
+UTILITIES_CSS = """
+@layer base {
+  *, ::before, ::after { box-sizing: border-box; margin: 0; padding: 0; border: 0 solid; }
+  h1, h2, h3, h4, h5, h6 { font-size: inherit; font-weight: inherit; }
+  a { color: inherit; text-decoration: inherit; }
+  ol, ul, menu { list-style: none; }
+  img, svg, video, canvas { display: block; vertical-align: middle; }
+  button, input, select, textarea { font: inherit; color: inherit; background-color: transparent; }
+}
+@layer utilities {
+  .w-full { width: 100%; } .w-72 { width: 18rem; } .w-48 { width: 12rem; } .min-w-0 { min-width: 0; }
+  .gap-0 { gap: 0; } .gap-1 { gap: 0.25rem; } .gap-2 { gap: 0.5rem; } .gap-4 { gap: 1rem; }
+  .gap-x-2 { column-gap: 0.5rem; } .gap-x-4 { column-gap: 1rem; } .gap-x-8 { column-gap: 2rem; }
+  .gap-y-0 { row-gap: 0; } .gap-y-1 { row-gap: 0.25rem; } .gap-y-2 { row-gap: 0.5rem; }
+  .break-words { overflow-wrap: break-word; } .break-all { word-break: break-all; }
+  .no-underline { text-decoration-line: none; }
+  /* Quasar's classes of these names sit in a layer below NiceGUI's rows and columns; Tailwind's beat them. */
+  .items-center { align-items: center; } .items-baseline { align-items: baseline; }
+  .items-start { align-items: flex-start; } .justify-end { justify-content: flex-end; }
+  .self-center { align-self: center; } .self-end { align-self: flex-end; }
+  .text-right { text-align: right; } .overflow-auto { overflow: auto; } .bg-white { background-color: #fff; }
+}
+"""
 PAGE_CSS = """
 a.nicegui-link { color: #1d4ed8; }
 .q-stepper__tab:not(.q-stepper__tab--active):not(.q-stepper__tab--done) { color: #616161; }
@@ -32,7 +58,7 @@ def frame(
     """`logout_token` (pages.session.logout_token) goes with the "Log out" form, which POSTs to /logout."""
     ui.page_title(f'{title} · Portico')
     ui.colors(primary='#3949ab', positive='#2e7d32')
-    ui.add_css(PAGE_CSS)
+    ui.add_css(UTILITIES_CSS + PAGE_CSS)
     ui.add_body_html(f'<script>{KEYBOARD}</script>')
     with ui.header().classes('items-center bg-white text-grey-9 shadow-1 q-px-lg'):
         ui.link('Portico', '/admin').classes('text-h6 text-weight-bold text-primary no-underline')

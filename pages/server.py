@@ -142,6 +142,9 @@ def run(settings: Settings) -> None:
         show=False,
         favicon='🏛',
         show_welcome_message=False,
+        # Tailwind compiles its classes in the browser on every load: the few Portico uses are plain CSS instead
+        # (components/frame.py UTILITIES_CSS).
+        tailwind=False,
         # Per-connection compression state costs ~300 KB per open page; an admin portal's updates are small.
         ws_per_message_deflate=False,
         # SIGTERM must end the process promptly even if a page or a webhook is mid-request.

@@ -5,7 +5,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nicegui import ui
+from nicegui.elements.mixins.text_element import TextElement
 
+PRIMARY, POSITIVE = '#3949ab', '#2e7d32'  # set for every page by pages.register (app.colors)
 PAGE_STYLE = 'max-width: 64rem; margin: 0 auto'
 KEYBOARD = (Path(__file__).parent / 'keyboard.js').read_text()  # focus back from dialogs; arrow keys in menus
 # What every page shares. WCAG AA contrast (4.5:1) where Quasar's and NiceGUI's defaults fall short: links (#3b82f6
@@ -51,24 +53,33 @@ TEST_MODE_NOTE = (
 )
 
 
+class Anchor(TextElement):
+    """A plain `<a href>` to one of Portico's own pages. (`ui.link` is a Vue component that computes its address a
+    tick after mounting, for apps under a path prefix; Portico has none.)"""
+
+    def __init__(self, text: str, href: str) -> None:
+        super().__init__(tag='a', text=text)
+        self._props['href'] = href
+        self.classes('nicegui-link')
+
+
 @contextmanager
 def frame(
     title: str, *, user_name: str | None = None, logout_token: str = '', test_mode: bool = False
 ) -> Iterator[ui.column]:
     """`logout_token` (pages.session.logout_token) goes with the "Log out" form, which POSTs to /logout."""
     ui.page_title(f'{title} · Portico')
-    ui.colors(primary='#3949ab', positive='#2e7d32')
     ui.add_css(UTILITIES_CSS + PAGE_CSS)
     ui.add_body_html(f'<script>{KEYBOARD}</script>')
     with ui.header().classes('items-center bg-white text-grey-9 shadow-1 q-px-lg'):
-        ui.link('Portico', '/admin').classes('text-h6 text-weight-bold text-primary no-underline')
+        Anchor('Portico', '/admin').classes('text-h6 text-weight-bold text-primary no-underline')
         if test_mode:
             with ui.badge('Test mode · offline billing', color='deep-orange-10').props(
                 'aria-label="Test mode, offline billing" tabindex=0'
             ):
                 ui.tooltip(TEST_MODE_NOTE).props('max-width=20rem')
         ui.space()
-        ui.link('Help', '/help').classes('text-grey-8')
+        Anchor('Help', '/help').classes('text-grey-8')
         if user_name is not None:
             ui.label(user_name).classes('text-grey-8')
             with ui.element('form').props('method=post action=/logout').classes('q-ma-none'):

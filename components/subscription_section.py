@@ -68,8 +68,10 @@ class SubscriptionSection(ui.card):
         """Show a newer overview; rebuilding only when what is shown changed keeps an open menu open."""
         changed = _shown(overview) != _shown(self.overview)
         self.overview = overview
-        if changed:
-            self.content.refresh()
+        if changed:  # rebuilt in place (a `ui.refreshable` is one more Vue component to load with the page)
+            self.clear()
+            with self:
+                self.content()
 
     def show_seats(self, used: int) -> None:
         """The enabled users changed: "N of M used" alone, without reading the mirror again or rebuilding."""
@@ -79,7 +81,6 @@ class SubscriptionSection(ui.card):
         self.actions.remember(self.overview)
         self.seats.text = _seats_text(self.overview)
 
-    @ui.refreshable_method
     def content(self) -> None:
         overview = self.overview
         self.actions.remember(overview)

@@ -148,7 +148,8 @@ async def keyboard_only(page: Page) -> None:
     await page.keyboard.press('Enter')
     await expect(page.get_by_role('menu')).to_be_visible()
     await arrow_to(page, 'Flexible')
-    await page.keyboard.press('ArrowRight')  # the plan's sub-menu
+    await page.keyboard.press('ArrowRight')  # the plan's sub-menu: the arrow keys move in it once it is open
+    await expect(page.get_by_role('menuitem', name='Edit subscription')).to_be_visible()
     await arrow_to(page, 'Edit subscription')
     await page.keyboard.press('Enter')
     await closed_with_escape(page, page.get_by_role('dialog', name='Edit subscription'))

@@ -1,10 +1,12 @@
 // One row of the Users section, drawn in the browser: one element on the server instead of thirteen.
 // Text is interpolated, never parsed as HTML. A row of the list's table (role=row, each part a cell); its buttons
 // show on hover and focus, and always on a phone or a touch screen (CSS in user_list.py).
-// Light to mount: of Vue components a row holds only its switch. Its buttons are plain <button>s of two DOM
-// elements, looking like Quasar's flat round dense q-btn (CSS `.row-button` in user_list.py): a q-btn with its
-// icon is two components and four elements, so 25 rows of three of them were 150 and 300. Their tooltips exist
-// only once the row was hovered or focused: a tooltip shows on hover, which comes after the row's mouseenter.
+// Light to mount: a row holds no Vue component of its own until it is hovered or focused. Its switch is Quasar's
+// q-toggle as the browser receives it (its DOM and classes, role=switch, Enter and Space), without the component;
+// its buttons are plain <button>s of two DOM elements, looking like Quasar's flat round dense q-btn (CSS
+// `.row-button` in user_list.py): a q-btn with its icon is two components and four elements, so 25 rows of three of
+// them were 150 and 300. Their tooltips exist only once the row was hovered or focused: a tooltip shows on hover,
+// which comes after the row's mouseenter.
 
 export default {
   template: `
@@ -14,7 +16,15 @@ export default {
       <div class="cell-email ellipsis" role="cell">{{ email }}</div>
       <div class="cell-role" role="cell">{{ role }}</div>
       <span class="cell-enabled own-guard" role="cell">
-        <q-toggle :model-value="on" @update:model-value="toggle" aria-label="Is enabled?" :disable="own" />
+        <div class="q-toggle cursor-pointer no-outline row inline no-wrap items-center" :class="{ disabled: own }"
+             role="switch" aria-label="Is enabled?" :aria-checked="on ? 'true' : 'false'" :tabindex="own ? -1 : 0"
+             :aria-disabled="own ? 'true' : null" @click="flip" @keydown="key" @keyup="key">
+          <div class="q-toggle__inner relative-position non-selectable" aria-hidden="true"
+               :class="on ? 'q-toggle__inner--truthy' : 'q-toggle__inner--falsy'">
+            <div class="q-toggle__track"></div>
+            <div class="q-toggle__thumb absolute flex flex-center no-wrap"></div>
+          </div>
+        </div>
         <q-tooltip v-if="own && tips">You cannot disable yourself</q-tooltip>
       </span>
       <div v-if="pending" class="cell-seen user-pending" role="cell">
@@ -57,9 +67,16 @@ export default {
     },
   },
   methods: {
-    toggle(value) {
-      this.on = value;
-      this.$emit("toggle", value);
+    flip() {
+      if (this.own) return;
+      this.on = !this.on;
+      this.$emit("toggle", this.on);
+    },
+    key(event) {
+      // As Quasar's q-toggle: Enter or Space flips it when released, and neither scrolls nor submits meanwhile.
+      if (event.key !== "Enter" && event.key !== " ") return;
+      event.preventDefault();
+      if (event.type === "keyup") this.flip();
     },
     show_enabled(value) {
       this.on = value; // the server's answer: the change took, or was refused and the switch goes back

@@ -57,7 +57,7 @@ ROW_STYLE = """
 
 @dataclass(frozen=True)
 class UserActions:
-    load: Callable[[UserQuery], Awaitable[UserPage | None]]
+    load: Callable[[UserQuery, UserChange | None], Awaitable[UserPage | None]]  # the page; after which change
     add: Callable[[UserForm], Awaitable[PasswordEmail | None]]
     edit: Callable[[User, UserForm], Awaitable[User | None]]
     resend: Callable[[User], Awaitable[PasswordEmail | None]]
@@ -74,6 +74,8 @@ class UserList(ui.card):
         self.query = UserQuery()
         self.result: UserPage | None = None
         self.rows: dict[int, UserRow] = {}  # the shown users' rows, by user id
+        self.drawn: list[UserRow] = []  # the rows in the page, in order
+        self.drawn_sort: tuple | None = None  # the sort the header shows
         self._asked = 0  # reloads (search, paging, live updates) may finish out of order: the newest one is shown
         ui.add_head_html(ROW_STYLE)
         self.classes('w-full').props('aria-label="Users"')
@@ -100,10 +102,11 @@ class UserList(ui.card):
                 self.next = ui.button(icon='chevron_right', on_click=lambda: self._set(page=self.query.page + 1))
                 self.next.props('flat round dense aria-label="Next page"')
 
-    async def reload(self) -> None:
+    async def reload(self, after: UserChange | None = None) -> None:
+        """Show the current page of the query; `after`: the change made elsewhere that asks for it."""
         self._asked += 1
         asked = self._asked
-        result = await self.actions.load(self.query)
+        result = await self.actions.load(self.query, after)
         if result is None or asked != self._asked:  # a newer reload is on its way: its answer is the one to show
             return
         self.result = result
@@ -114,13 +117,28 @@ class UserList(ui.card):
         self.range_label.text = f'{first:,}–{last:,} of {result.total:,}'
         self.previous.set_enabled(result.page > 1)
         self.next.set_enabled(result.page < result.pages)
-        self.rows_area.clear()
+        self._show_rows(result)
+
+    def _show_rows(self, result: UserPage) -> None:
+        """The rows drawn already show the page's users, in order (one small message each, sent together), and
+        only as many rows as the count changed by are built or removed: an added user moves the rows, not rebuilds
+        them. The header and the rest are rebuilt when the sort changed, or from and to "No users match"."""
+        sort = (self.query.sort, self.query.descending)
+        if sort != self.drawn_sort or not result.rows or not self.drawn:
+            self.rows_area.clear()
+            self.drawn, self.drawn_sort = [], sort
+            with self.rows_area:
+                self._header()
+                if not result.rows:
+                    with ui.element('div').props('role=row'):
+                        ui.label('No users match your search.').classes('q-pa-md text-grey-8').props('role=cell')
+        for row, user in zip(self.drawn, result.rows, strict=False):
+            row.show(user, own=user.id == self.current_user_id, invitation=self._invitation(user))
+        for row in self.drawn[len(result.rows) :]:
+            self.rows_area.remove(row)
         with self.rows_area:
-            self._header()
-            self.rows = {user.id: self._row(user) for user in result.rows}
-            if not result.rows:
-                with ui.element('div').props('role=row'):
-                    ui.label('No users match your search.').classes('q-pa-md text-grey-8').props('role=cell')
+            self.drawn = self.drawn[: len(result.rows)] + [self._row(user) for user in result.rows[len(self.drawn) :]]
+        self.rows = {row.user.id: row for row in self.drawn}
 
     def show_seats(self, used: int, limit: int | None = None) -> None:
         """ "N of M seats used", after a reload, another admin's change or a new subscription."""
@@ -139,7 +157,7 @@ class UserList(ui.card):
             return
         self.show_seats(changes[-1].seats_used)
         if any(self._reorders(change) for change in changes):
-            await self.reload()
+            await self.reload(after=changes[-1])
             return
         for change in changes:
             if (row := self.rows.get(change.user.id)) is not None:
@@ -184,8 +202,11 @@ class UserList(ui.card):
             on_delete=self.open_delete_dialog,
             on_toggle=self._toggle,
             own=user.id == self.current_user_id,
-            invitation=invitation_text(user, self.result.invitations if self.result else {}),
+            invitation=self._invitation(user),
         )
+
+    def _invitation(self, user: User) -> str:
+        return invitation_text(user, self.result.invitations if self.result else {})
 
     async def _toggle(self, row: UserRow, value: bool) -> None:
         user = row.user

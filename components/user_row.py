@@ -41,9 +41,14 @@ class UserRow(ui.element, component='user_row.js'):
         self._props.update(name=user.name, email=user.email, role=ROLE_CHOICES[Role(user.role).value],
                            enabled=user.is_enabled, seen=last_login_text(user.last_login_at))  # fmt: skip
 
-    def show(self, user: User) -> None:
-        """Show the user as saved now, in this row alone: one small message to the browser, nothing rebuilt."""
+    def show(self, user: User, *, own: bool | None = None, invitation: str | None = None) -> None:
+        """Show the user as saved now (or another user, when the list moved), in this row alone: one small message
+        to the browser, nothing rebuilt."""
         self._set_user(user)
+        if own is not None:
+            self._props['own'] = own
+        if invitation is not None:
+            self._props['pending'] = invitation
         self.update()
 
     def _displayed_contents(self, *, only_visible: bool) -> list:

@@ -88,7 +88,7 @@ class AdminPortal:
     def _user_actions(self) -> UserActions:
         users, quiet = self.page.portal.users, self.page.quiet.users
         return UserActions(
-            load=lambda query: quiet.page(query=query),
+            load=lambda query, after: quiet.page(query=query, after=after),
             add=lambda form: users.add(form=form),
             edit=lambda user, form: users.edit(user_id=user.id, form=form),
             resend=lambda user: users.resend_password_email(user_id=user.id),

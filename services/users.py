@@ -5,6 +5,8 @@ limit. Each write locks the organization's row first, so two admins acting at on
 or demote each other into an organization without admins.
 """
 
+import asyncio
+import itertools
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
@@ -28,6 +30,7 @@ from services.settings import Settings
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 MAX_SENDS_PER_HOUR = 3
+SHARED_READ_SECONDS = 2.0  # how long the pages reloading after one change may share its read
 # The audit log's action -> the event the product hears.
 PRODUCT_EVENTS = {'user.added': 'user.created', 'user.edited': 'user.updated', 'user.enabled': 'user.enabled',
                   'user.disabled': 'user.disabled', 'user.deleted': 'user.deleted'}  # fmt: skip
@@ -65,6 +68,9 @@ class UserPage:
         return max(1, -(-self.total // self.per_page))
 
 
+_change_numbers = itertools.count(1)
+
+
 @dataclass(frozen=True)
 class UserChange:
     """What one change did to an organization's users, published to its open pages (`users_changed`). They show it
@@ -74,6 +80,7 @@ class UserChange:
     user: User  # as saved; as it was, for 'deleted'
     fields: frozenset[str]  # what changed: UserForm's field names, or 'is_enabled'
     seats_used: int  # the enabled users after the change
+    number: int = field(default_factory=lambda: next(_change_numbers))  # in this process, for `UserDirectory.page`
 
     @property
     def moves_rows(self) -> bool:
@@ -117,14 +124,28 @@ class UserDirectory:
         self.mailer = mailer
         self.events = events
         self.product = product
+        self._shared_reads: dict[tuple, asyncio.Future[UserPage]] = {}
 
     async def _seat_limit(self, organization_id: int) -> int:
         return await seat_limit(organization_id, trial_seats=self.settings.trial_seats)
 
-    async def page(self, *, session: Session | None, query: UserQuery) -> UserPage:
-        """One page of the caller's organization's users, searched, sorted and paged by the database."""
+    async def page(self, *, session: Session | None, query: UserQuery, after: UserChange | None = None) -> UserPage:
+        """One page of the caller's organization's users, searched, sorted and paged by the database.
+
+        `after`: the change that made an open page ask. Every open page of the organization asks at once then; those
+        asking for the same page after the same change share one read (each caller is still checked on its own)."""
         admin = await require_admin(session)
-        organization_id = admin.organization_id
+        if after is None:
+            return await self._page(admin.organization_id, query)
+        key = (admin.organization_id, query, after.number)
+        if (shared := self._shared_reads.get(key)) is None:
+            shared = self._shared_reads[key] = asyncio.ensure_future(self._page(admin.organization_id, query))
+            # Kept a moment for the pages that ask later in the same burst, then dropped.
+            shared.add_done_callback(lambda _: asyncio.get_running_loop().call_later(
+                SHARED_READ_SECONDS, self._shared_reads.pop, key, None))  # fmt: skip
+        return await asyncio.shield(shared)
+
+    async def _page(self, organization_id: int, query: UserQuery) -> UserPage:
         per_page = min(max(query.per_page, 1), MAX_PAGE_SIZE)
         users = User.filter(organization_id=organization_id)
         if search := query.search.strip():

@@ -8,8 +8,9 @@ from nicegui.testing import User as UserSim
 
 from components.user_row import UserRow
 from db.models import Role
+from services.errors import NotAuthenticated
 from services.forms import UserForm
-from services.users import UserDirectory
+from services.users import UserChange, UserDirectory, UserQuery
 from tests.helpers import create_admin, create_member, log_in, session_of
 from tests.test_subscription_page import running_services
 from tests.test_users_page import user_list
@@ -116,15 +117,46 @@ async def test_an_added_or_deleted_user_reloads_the_list(user: UserSim, list_loa
     ada, bob = await open_page_of_an_organization(user)
     users = running_services().users
     loads = len(list_loads)
+    drawn = {row.id for row in rows(user).values()}
     await users.delete(session=bob, user_id=rows(user)['Di Member'].user.id)  # 5 users on a trial's 3 seats
     await eventually(lambda: 'Di Member' not in rows(user))
     assert len(list_loads) == loads + 1
+    assert {row.id for row in rows(user).values()} < drawn  # the rows moved up into the rows drawn; one went
+    drawn = {row.id for row in rows(user).values()}
     for name in ('Cy Member', 'Ed Member'):  # 2 of 3 seats taken: room for one more
         await users.set_enabled(session=bob, user_id=rows(user)[name].user.id, enabled=False)
     await users.add(session=bob, form=UserForm('Ann Member', 'ann@example.com', 'member'))
     await eventually(lambda: 'Ann Member' in rows(user))
     assert len(list_loads) == loads + 2
     assert list(rows(user)) == ['Ada Admin', 'Ann Member', 'Bob Admin', 'Cy Member', 'Ed Member']
+    assert len({row.id for row in rows(user).values()} - drawn) == 1  # one row built, at the end; the rest moved
+    assert [row.props['enabled'] for row in rows(user).values()] == [True, True, True, False, False]
+
+
+async def test_the_pages_reloading_after_one_change_share_one_read(user: UserSim, monkeypatch) -> None:
+    """N open pages that reload after the same change cost one list query, not N; each caller is still checked."""
+    ada = await create_admin()
+    bob = await create_member(ada, name='Bob Admin', email='bob@example.com', role=Role.ADMIN)
+    reads: list[int] = []
+    original = UserDirectory._page
+
+    async def counted(self, organization_id, query):
+        reads.append(organization_id)
+        return await original(self, organization_id, query)
+
+    monkeypatch.setattr(UserDirectory, '_page', counted)
+    users = running_services().users
+    sessions = [await session_of(ada), await session_of(bob), await session_of(ada)]
+    change = UserChange(kind='added', user=bob, fields=frozenset(), seats_used=2)
+    pages = await asyncio.gather(*(users.page(session=s, query=UserQuery(), after=change) for s in sessions))
+    assert reads == [ada.organization_id]
+    assert [[row.name for row in page.rows] for page in pages] == [['Ada Admin', 'Bob Admin']] * 3
+    later = UserChange(kind='added', user=bob, fields=frozenset(), seats_used=2)
+    await users.page(session=sessions[0], query=UserQuery(), after=later)  # a newer change: a newer read
+    await users.page(session=sessions[0], query=UserQuery())  # the page's own search or paging: its own read
+    assert len(reads) == 3
+    with pytest.raises(NotAuthenticated):
+        await users.page(session=None, query=UserQuery(), after=change)
 
 
 async def test_the_organization_section_shows_a_rename_without_a_list_query(user: UserSim, list_loads) -> None:

@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from playwright.async_api import CDPSession, Page, async_playwright
-from users_page import CHROMIUM_ARGS, free_port, log_in, wait_until_serving  # run as a script, beside it
+from users_page import CHROMIUM_ARGS, free_port, log_in, server_env, stop_server, wait_until_serving  # beside it
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 10_000
@@ -294,9 +294,7 @@ def report(results: dict[str, list[dict]], untraced: dict[str, list[tuple[float,
 
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix='portico-trace-bench-'))
-    env = {**os.environ, 'DATA_DIR': str(work / 'data'), 'HOST': '127.0.0.1'}
-    for name in ('DATABASE_URL', 'BASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'SMTP_HOST', 'PORT'):
-        env.pop(name, None)
+    env = server_env(work)
     print(f'{os.cpu_count()} cores, /proc/loadavg at the start: {load_average()}', flush=True)
     servers: list[tuple[subprocess.Popen, object]] = []
     try:
@@ -345,12 +343,7 @@ async def main() -> None:
                 await browser.close()
     finally:
         for server, log_file in servers:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_server(server)
             log_file.close()
         shutil.rmtree(work, ignore_errors=True)
     report(results, untraced)

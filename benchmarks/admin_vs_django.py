@@ -28,22 +28,24 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import django
 from admin_trace import BARE_APP, seed  # run as a script, beside them
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Page, async_playwright
 from users_page import (
     CHROMIUM_ARGS,
     PAGE_ROWS,
     free_port,
     log_in,
     serve_static,
+    server_env,
     static_page,
+    stop_server,
     time_to_visible,
+    time_until,
     wait_until_serving,
 )
 
@@ -258,27 +260,9 @@ def set_up_django(directory: Path, env: dict[str, str]) -> None:
             raise RuntimeError(f'manage.py {command[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}')
 
 
-async def log_in_to_django(browser: Browser, base: str) -> BrowserContext:
-    context = await browser.new_context()
-    page = await context.new_page()
-    await page.goto(f'{base}/admin/login/?next={DJANGO_CHANGELIST}')
-    await page.get_by_label('Username').fill(DJANGO_USERNAME)
-    await page.get_by_label('Password').fill(DJANGO_PASSWORD)
-    await page.get_by_role('button', name='Log in').click()
-    await page.wait_for_url(f'**{DJANGO_CHANGELIST}', timeout=30_000)
-    return context
-
-
 async def time_to_rows(page: Page, url: str) -> float:
     """ms from navigation start until the PAGE_ROWS-th row of Django's result table is visible."""
-    rows = page.locator(DJANGO_ROWS)
-    started = time.perf_counter()
-    await page.goto(url, wait_until='commit')
-    await rows.nth(PAGE_ROWS - 1).wait_for(state='visible', timeout=60_000)
-    elapsed = (time.perf_counter() - started) * 1000
-    if (count := await rows.count()) != DJANGO_PER_PAGE:
-        raise RuntimeError(f'{url} shows {count} rows, not {DJANGO_PER_PAGE}')
-    return elapsed
+    return await time_until(page, url, page.locator(DJANGO_ROWS), DJANGO_PER_PAGE)
 
 
 async def check_django_lists(page: Page, users: int, rows: list[SimpleNamespace]) -> None:
@@ -311,15 +295,6 @@ def start_server(command: list[str], cwd: Path, env: dict[str, str], log_path: P
         return subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
 
 
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
 def load_average() -> str:
     return ', '.join(f'{value:.2f}' for value in os.getloadavg())
 
@@ -343,9 +318,7 @@ def report(results: dict[str, list[dict]]) -> None:
 
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix='portico-django-bench-'))
-    env = {**os.environ, 'DATA_DIR': str(work / 'data'), 'HOST': '127.0.0.1'}
-    for name in ('DATABASE_URL', 'BASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'SMTP_HOST', 'PORT'):
-        env.pop(name, None)
+    env = server_env(work)
     database = work / 'data' / 'portico.sqlite3'
     print(f'{os.cpu_count()} cores, load average at the start: {load_average()}, Django {django.get_version()}')
     servers: list[subprocess.Popen] = []
@@ -367,20 +340,22 @@ async def main() -> None:
         ports = {key: free_port() for key in ('portico', 'django', 'bare')}
         bases = {key: f'http://127.0.0.1:{port}' for key, port in ports.items()}
         runserver = ['runserver', '--noreload', f'127.0.0.1:{ports["django"]}']
-        for key, command, cwd, server_env, path in (
+        for key, command, cwd, environment, path in (
             ('portico', [sys.executable, 'main.py'], ROOT, env, '/login'),
             ('django', [sys.executable, 'manage.py', *runserver], django_dir, django_env, '/admin/login/'),
             ('bare', [sys.executable, str(work / 'bare.py')], ROOT, env, '/'),
         ):
             log_path = work / f'{key}.log'
-            servers.append(start_server(command, cwd, {**server_env, 'PORT': str(ports[key])}, log_path))
+            servers.append(start_server(command, cwd, {**environment, 'PORT': str(ports[key])}, log_path))
             await wait_until_serving(bases[key], servers[-1], log_path, path=path)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path='/usr/bin/chromium', args=CHROMIUM_ARGS)
             print(f'Chromium {browser.version}', flush=True)
             try:
                 portico = await log_in(browser, bases['portico'], email, password)
-                django_admin = await log_in_to_django(browser, bases['django'])
+                django_admin = await log_in(browser, bases['django'], DJANGO_USERNAME, DJANGO_PASSWORD,
+                                            form=f'/admin/login/?next={DJANGO_CHANGELIST}', user_field='Username',
+                                            lands=f'**{DJANGO_CHANGELIST}')  # fmt: skip
                 await check_django_lists(django_admin.pages[0], users, rows)
                 pages = {
                     'portico': (portico.pages[0], f'{bases["portico"]}/admin'),

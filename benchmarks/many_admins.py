@@ -45,7 +45,7 @@ from pathlib import Path
 
 import httpx
 from nicegui_socket import NiceGUIPage, PageError, log_in  # run as a script, beside it
-from users_page import CLIENT_DELETION_S, free_port, logged_warnings, rss_kib, tail, wait_until_serving
+from users_page import CLIENT_DELETION_S, free_port, logged_warnings, rss_kib, server_env, tail, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = 30
@@ -97,10 +97,7 @@ asyncio.run(main(json.loads(sys.argv[1])))
 
 def portal_env(work: Path, **extra: str) -> dict[str, str]:
     """The server's environment: a fresh DATA_DIR, loopback, offline billing, no mail."""
-    env = {**os.environ, 'DATA_DIR': str(work / 'data'), 'HOST': '127.0.0.1', 'TRIAL_SEATS': str(TRIAL_SEATS)}
-    for name in ('DATABASE_URL', 'BASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'SMTP_HOST', 'PORT'):
-        env.pop(name, None)
-    return {**env, **extra}
+    return server_env(work, TRIAL_SEATS=str(TRIAL_SEATS), **extra)
 
 
 def seed_organizations(env: dict[str, str], spec: list[tuple[str, int, str]]) -> list[dict]:
@@ -172,10 +169,14 @@ def shown_emails(page: NiceGUIPage) -> list[str]:
 
 def rows_replaced(before: list[str]):
     """After a search or a page change: other users in the rows than `before` (the page may redraw its rows or show
-    other users in the same ones), or the "no users match" line."""
+    other users in the same ones), a row the server sent again (the same users found again), or the "no users
+    match" line."""
+    asked_at = time.perf_counter()
 
     def check(page: NiceGUIPage) -> bool:
-        return shown_emails(page) != before or page.shows('No users match your search.')
+        rows = user_rows(page)
+        return (shown_emails(page) != before or any(page.updated_at.get(row, 0) >= asked_at for row, _ in rows)
+                or page.shows('No users match your search.'))  # fmt: skip
 
     return check
 

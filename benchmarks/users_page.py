@@ -36,7 +36,7 @@ from contextlib import suppress
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Locator, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,14 +111,17 @@ async def in_process(data_dir: str, admins: dict[int, tuple[str, str]]) -> dict:
     sys.path.insert(0, str(ROOT))
     from db.config import open_database
     from db.models import User
-    from services.auth import Session
+    from services.auth import Session, open_session
     from services.events import EventBus
     from services.mail import Mailer
+    from services.product_webhooks import ProductWebhooks
     from services.settings import Settings
     from services.users import UserDirectory, UserQuery
 
     settings = Settings.from_env({'DATA_DIR': data_dir})
-    users = UserDirectory(settings=settings, mailer=Mailer(settings), events=EventBus())
+    users = UserDirectory(
+        settings=settings, mailer=Mailer(settings), events=EventBus(), product=ProductWebhooks(settings)
+    )
 
     async def median_ms(session: Session, query: UserQuery, runs: int = SEARCH_RUNS) -> float:
         await users.page(session=session, query=query)  # warm-up: SQLite's page cache
@@ -133,7 +136,7 @@ async def in_process(data_dir: str, admins: dict[int, tuple[str, str]]) -> dict:
         sessions = {}
         for size, (email, _) in admins.items():
             admin = await User.get(email=email)
-            sessions[size] = Session(user_id=admin.id, epoch=admin.session_epoch)
+            sessions[size] = await open_session(admin)  # a logged-in session, as after "Log in"
         first_page = await users.page(session=sessions[SIZES[0]], query=UserQuery())
         unsearched = {size: await median_ms(sessions[size], UserQuery()) for size in SIZES}
         searches = {}
@@ -203,26 +206,51 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f'no VmRSS for process {pid}')
 
 
-async def time_to_visible(page: Page, url: str) -> float:
-    """ms from navigation start until the 25th 'Is enabled?' switch is visible."""
-    switches = page.get_by_role('switch', name='Is enabled?')
+def server_env(work: Path, **extra: str) -> dict[str, str]:
+    """A benchmark server's environment: a fresh DATA_DIR under `work`, loopback, offline billing, no mail."""
+    env = {**os.environ, 'DATA_DIR': str(work / 'data'), 'HOST': '127.0.0.1'}
+    for name in ('DATABASE_URL', 'BASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'SMTP_HOST', 'PORT'):
+        env.pop(name, None)
+    return {**env, **extra}
+
+
+async def time_until(page: Page, url: str, items: Locator, count: int) -> float:
+    """ms from navigation start until the PAGE_ROWS-th of `items` is visible; the page must show `count` of them."""
     started = time.perf_counter()
     await page.goto(url, wait_until='commit')
-    await switches.nth(PAGE_ROWS - 1).wait_for(state='visible', timeout=60_000)
+    await items.nth(PAGE_ROWS - 1).wait_for(state='visible', timeout=60_000)
     elapsed = (time.perf_counter() - started) * 1000
-    if (count := await switches.count()) != PAGE_ROWS:
-        raise RuntimeError(f'{url} shows {count} switches, not {PAGE_ROWS}')
+    if (shown := await items.count()) != count:
+        raise RuntimeError(f'{url} shows {shown}, not {count}')
     return elapsed
 
 
-async def log_in(browser: Browser, base: str, email: str, password: str) -> BrowserContext:
+async def time_to_visible(page: Page, url: str) -> float:
+    """ms from navigation start until the 25th 'Is enabled?' switch is visible."""
+    return await time_until(page, url, page.get_by_role('switch', name='Is enabled?'), PAGE_ROWS)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+async def log_in(
+    browser: Browser, base: str, email: str, password: str, *, form: str = '/login', user_field: str = 'Email',
+    lands: str = '**/admin',
+) -> BrowserContext:  # fmt: skip
+    """A browser context logged in through a login form (Portico's, or Django admin's with its own arguments)."""
     context = await browser.new_context()
     page = await context.new_page()
-    await page.goto(f'{base}/login')
-    await page.get_by_label('Email').fill(email)
+    await page.goto(f'{base}{form}')
+    await page.get_by_label(user_field).fill(email)
     await page.get_by_label('Password').fill(password)
     await page.get_by_role('button', name='Log in').click()
-    await page.wait_for_url('**/admin', timeout=30_000)
+    await page.wait_for_url(lands, timeout=30_000)
     return context
 
 
@@ -393,12 +421,7 @@ async def in_browser(env: dict[str, str], work: Path, admins: dict[int, tuple[st
                 finally:
                     await browser.close()
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_server(server)
             static_server.shutdown()
             static_server.server_close()
     results['warnings'] = logged_warnings(server_log)
@@ -483,9 +506,7 @@ def report(browser: dict, service: dict) -> None:
 
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix='portico-users-bench-'))
-    env = {**os.environ, 'DATA_DIR': str(work / 'data'), 'HOST': '127.0.0.1'}
-    for name in ('DATABASE_URL', 'BASE_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'SMTP_HOST'):
-        env.pop(name, None)
+    env = server_env(work)
     print(f'{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start', flush=True)
     try:
         admins = await asyncio.to_thread(seed, env)

@@ -126,9 +126,10 @@ def run(settings: Settings) -> None:
         )  # fmt: skip
     Storage.path = settings.data_dir / 'nicegui'  # NiceGUI's own files, with the rest of the private state
     # Python's default thresholds (700, 10, 10) ran a full collection every second or two with 200 admins' pages
-    # open, each pausing every page for 0.5-0.7 s (benchmarks/many_admins.py: round trips at p95 550-780 ms). Rarer
-    # collections, young ones of at most 5,000 objects: p95 60 ms, max 200 ms, for more garbage held between them.
-    gc.set_threshold(5000, 10, 100)
+    # open, each pausing every page for 0.5-0.7 s (benchmarks/many_admins.py: round trips at p95 550-780 ms). Young
+    # collections of up to 5,000 objects make full ones 7 times rarer. (A last threshold of 100 held back so much
+    # garbage that the server grew by 220 MB over 2,000 page visits.)
+    gc.set_threshold(5000, 10, 10)
     build(settings)
     ui.run(
         host=settings.host,

@@ -1,8 +1,9 @@
 """The "Users" section: search, sort and paging done by the database, one row per user of the current page.
 
 The pencil, lock and trashcan buttons show when a row is hovered or holds keyboard focus, and always on a phone or a
-touch screen (CSS below). The component
-does no I/O of its own: it calls the callbacks it is given, which return None when the action was refused.
+touch screen (CSS below). The component does no I/O of its own: it calls the callbacks it is given, which return
+None when the action was refused. Changes, its own admin's included, reach it from the page's change events
+(`apply`), so an action's result is read once, not once by the dialog and again by the event.
 """
 
 import dataclasses
@@ -73,7 +74,6 @@ class UserList(ui.card):
         self.current_user_id = current_user_id
         self.query = UserQuery()
         self.result: UserPage | None = None
-        self.rows: dict[int, UserRow] = {}  # the shown users' rows, by user id
         self.drawn: list[UserRow] = []  # the rows in the page, in order
         self.drawn_sort: tuple | None = None  # the sort the header shows
         self._asked = 0  # reloads (search, paging, live updates) may finish out of order: the newest one is shown
@@ -138,7 +138,11 @@ class UserList(ui.card):
             self.rows_area.remove(row)
         with self.rows_area:
             self.drawn = self.drawn[: len(result.rows)] + [self._row(user) for user in result.rows[len(self.drawn) :]]
-        self.rows = {row.user.id: row for row in self.drawn}
+
+    @property
+    def rows(self) -> dict[int, UserRow]:
+        """The shown users' rows, by user id."""
+        return {row.user.id: row for row in self.drawn}
 
     def show_seats(self, used: int, limit: int | None = None) -> None:
         """ "N of M seats used", after a reload, another admin's change or a new subscription."""
@@ -164,11 +168,10 @@ class UserList(ui.card):
                 row.show(change.user)
 
     def _reorders(self, change: UserChange) -> bool:
-        if change.moves_rows:
-            return True
-        sorted_by = {'name': 'name', 'email': 'email'}.get(self.query.sort)
-        searched = {'name', 'email'} if self.query.search.strip() else set()
-        return bool(change.fields & ({sorted_by} | searched))  # a rename under a name sort, or out of a search
+        """A rename under a name sort, or in or out of a search, may move rows; so does what moves them anywhere."""
+        ordering = {self.query.sort} & {'name', 'email'}
+        matching = {'name', 'email'} if self.query.search.strip() else set()
+        return change.moves_rows or bool(change.fields & (ordering | matching))
 
     async def _set(self, **changes) -> None:
         self.query = replace(self.query, **changes)
@@ -281,8 +284,8 @@ class UserList(ui.card):
         dialog.open()
 
     async def _submit(self, dialog: ui.dialog, fields: dict, call, message, *, seats_note: ui.row | None = None):
-        """Send a user form: field errors go next to their fields; a success closes the dialog, reloads and
-        returns what the service returned."""
+        """Send a user form: field errors go next to their fields; a success closes the dialog and returns what the
+        service returned. The list shows the change when the page hands it on (`apply`), as for anyone's change."""
         try:
             result = await call()
         except SeatsExhausted as refusal:
@@ -298,7 +301,6 @@ class UserList(ui.card):
         if result is not None:
             ui.notify(message(result), type='positive')
             dialog.close()
-            await self.reload()
         return result
 
     def open_delete_dialog(self, user: User) -> None:
@@ -312,7 +314,6 @@ class UserList(ui.card):
                 if await self.actions.delete(user):
                     ui.notify(f'{user.name} was deleted.', type='positive')
                     dialog.close()
-                    await self.reload()
 
             _dialog_buttons(dialog, 'Delete', delete, color='negative')
         dialog.open()

@@ -183,7 +183,7 @@ class UserDirectory:
             await self._record(admin, 'user.added', user, after=snapshot(user))
             token = await issue_password_token(user, purpose='invite', ttl=INVITE_LINK_TTL)
             change = await _change('added', user, {item.name for item in fields(UserForm)})
-        self.events.publish(users_changed(organization.id), change)
+        self._published(change, ended=None)
         return await self._send_invitation(user, organization, inviter=admin, token=token)
 
     async def edit(self, *, session: Session | None, user_id: int, form: UserForm) -> User:
